@@ -1,0 +1,1 @@
+"""Records, the case service that advances a case, queries, import and export."""

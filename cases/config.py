@@ -1,0 +1,274 @@
+"""The district configuration (one TOML file) and the process settings (environment).
+
+A district is configuration, not code: its name, units, townships, deadlines, ladder,
+notice number prefixes, checklist and the campaign's cut-off date all come from a TOML
+file read into the typed models below. `Settings` holds what the process needs to start
+(database URL, which district file), read from `TUOYOU_*` environment variables.
+"""
+
+from __future__ import annotations
+
+import logging
+import tomllib
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from workflow.policy import Policy
+from workflow.workdays import WorkCalendar
+
+_LOGGER = logging.getLogger(__name__)
+
+DISTRICTS_DIR = Path(__file__).parent / "districts"
+DEMO_DISTRICT = DISTRICTS_DIR / "wuqing.toml"
+
+Severity = Literal["general", "serious", "major"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DistrictInfo(_Strict):
+    """Who the district is: names of the units that issue and receive notices."""
+
+    code: str
+    name: str  # 天津市武清区
+    short: str  # 武清 (used in notice numbers)
+    bureau: str  # 天津市武清区教育局
+    bureau_office: str = "学前教育科"
+    committee: str  # 区专项工作委员会
+    government: str = ""  # 天津市武清区人民政府
+    campaign: str = "民办托幼点整治专项行动"
+    campaign_start: date
+    cutoff: date  # points first registered after this date are never filed
+    contact: str = ""
+    timezone: str = "Asia/Shanghai"
+
+
+class Township(_Strict):
+    code: str
+    name: str
+    lead_unit: str = ""  # e.g. 杨村街道办事处; defaults to "<name>人民政府"
+
+    @property
+    def unit(self) -> str:
+        if self.lead_unit:
+            return self.lead_unit
+        suffix = "办事处" if self.name.endswith("街道") else "人民政府"
+        return f"{self.name}{suffix}"
+
+
+class ChecklistItem(_Strict):
+    code: str
+    title: str
+    category: str
+    severity: Severity = "general"
+    major_capable: bool = False  # can be marked as a 重大安全隐患
+    requirement: str = ""  # what the operator must do to fix it
+    basis: str = ""  # legal or policy basis
+
+
+class Deadlines(_Strict):
+    """Deadlines in working days (or calendar days when `calendar = "calendar"`)."""
+
+    calendar: Literal["workdays", "calendar"] = "workdays"
+    review: int = 10
+    rectification: dict[Severity, int] = Field(
+        default_factory=lambda: {"general": 20, "serious": 10, "major": 5}
+    )
+    cessation: int = 15
+    enforcement: int = 10
+    approval: int = 5
+
+    @field_validator("review", "cessation", "enforcement", "approval")
+    @classmethod
+    def _positive(cls, v: int) -> int:
+        if v <= 0:
+            raise ValueError("期限须为正整数 / deadline must be a positive number of days")
+        return v
+
+    @field_validator("rectification")
+    @classmethod
+    def _all_severities(cls, v: dict[str, int]) -> dict[str, int]:
+        missing = {"general", "serious", "major"} - set(v)
+        if missing:
+            raise ValueError(f"rectification deadlines missing for {sorted(missing)}")
+        if any(d <= 0 for d in v.values()):
+            raise ValueError("期限须为正整数 / deadline must be a positive number of days")
+        return v
+
+
+class Ladder(_Strict):
+    """The supervision ladder (多层级督查督办), in working days relative to a deadline."""
+
+    reminders: list[int] = Field(default_factory=lambda: [5, 3, 1])
+    level1: int = 1  # first working day after the deadline
+    level2: int = 5
+    level3: int = 10
+    approval_escalation: int = 1  # working days after an approval deadline → committee
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Ladder:
+        if not (0 < self.level1 < self.level2 < self.level3):
+            raise ValueError("ladder thresholds must rise: 0 < level1 < level2 < level3")
+        return self
+
+
+class Rounds(_Strict):
+    max: int = 2
+
+    @field_validator("max")
+    @classmethod
+    def _at_least_one(cls, v: int) -> int:
+        if v < 1:
+            raise ValueError("max rounds must be at least 1")
+        return v
+
+
+class Fonts(_Strict):
+    """Font families for notices (CSS font-family lists); licensed 方正 fonts can go first."""
+
+    body: str = '"FangSong", "STFangsong", "FZFangSong-Z02", "Noto Serif CJK SC", "WenQuanYi Micro Hei", serif'
+    title: str = '"FZXiaoBiaoSong-B05", "STZhongsong", "Noto Serif CJK SC", "WenQuanYi Micro Hei", serif'
+    heading: str = '"SimHei", "FZHei-B01", "Noto Sans CJK SC", "WenQuanYi Micro Hei", sans-serif'
+    kaiti: str = '"KaiTi", "STKaiti", "FZKai-Z03", "Noto Serif CJK SC", "WenQuanYi Micro Hei", serif'
+
+
+class Notices(_Strict):
+    """Notice numbers: `<prefix>〔<year>〕<n>号`, gap-free per kind, district and year."""
+
+    prefixes: dict[str, str]
+    fonts: Fonts = Field(default_factory=Fonts)
+    verify_url: str = ""  # optional public URL for the QR code; the code works without it
+
+
+class Mail(_Strict):
+    host: str = "127.0.0.1"
+    port: int = 25
+    sender: str = "tuoyou@localhost"
+    username: str = ""
+    password: str = ""
+    starttls: bool = False
+    enabled: bool = False
+
+
+class Webhook(_Strict):
+    url: str = ""
+    kind: Literal["wecom", "dingtalk"] = "wecom"
+    enabled: bool = False
+
+
+class CalendarOverrides(_Strict):
+    """Extra holidays and make-up workdays, for years the bundled calendar does not know yet."""
+
+    holidays: list[date] = Field(default_factory=list)
+    workdays: list[date] = Field(default_factory=list)
+
+
+class District(_Strict):
+    """One district's whole configuration, as read from its TOML file."""
+
+    district: DistrictInfo
+    townships: list[Township]
+    checklist: list[ChecklistItem]
+    deadlines: Deadlines = Field(default_factory=Deadlines)
+    rounds: Rounds = Field(default_factory=Rounds)
+    ladder: Ladder = Field(default_factory=Ladder)
+    notices: Notices
+    mail: Mail = Field(default_factory=Mail)
+    webhook: Webhook = Field(default_factory=Webhook)
+    calendar: CalendarOverrides = Field(default_factory=CalendarOverrides)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> District:
+        codes = [t.code for t in self.townships]
+        if len(set(codes)) != len(codes):
+            raise ValueError("township codes must be unique")
+        if not self.townships:
+            raise ValueError("a district needs at least one township")
+        items = [c.code for c in self.checklist]
+        if len(set(items)) != len(items):
+            raise ValueError("checklist codes must be unique")
+        if not self.checklist:
+            raise ValueError("a district needs a checklist")
+        from workflow.notices import NOTICE_KINDS
+
+        missing = set(NOTICE_KINDS) - set(self.notices.prefixes)
+        if missing:
+            raise ValueError(f"notice prefixes missing for {sorted(missing)}")
+        return self
+
+    # -- derived views ---------------------------------------------------------------------
+
+    def township(self, code: str) -> Township | None:
+        return next((t for t in self.townships if t.code == code), None)
+
+    def item(self, code: str) -> ChecklistItem | None:
+        return next((c for c in self.checklist if c.code == code), None)
+
+    def policy(self) -> Policy:
+        """The numbers the pure workflow needs, taken from this district."""
+        return Policy(
+            max_rounds=self.rounds.max,
+            cutoff=self.district.cutoff,
+            checklist=tuple(c.code for c in self.checklist),
+            major_capable=frozenset(c.code for c in self.checklist if c.major_capable),
+            severity={c.code: c.severity for c in self.checklist},
+            review_days=self.deadlines.review,
+            rectification_days=dict(self.deadlines.rectification),
+            cessation_days=self.deadlines.cessation,
+            enforcement_days=self.deadlines.enforcement,
+            approval_days=self.deadlines.approval,
+        )
+
+    def work_calendar(self) -> WorkCalendar:
+        return WorkCalendar(
+            mode=self.deadlines.calendar,
+            extra_holidays=frozenset(self.calendar.holidays),
+            extra_workdays=frozenset(self.calendar.workdays),
+        )
+
+
+def load_district(path: str | Path | None = None) -> District:
+    """Read and validate a district TOML file (the built-in demo district when None)."""
+    from cases.errors import InvalidInput
+
+    p = Path(path) if path else DEMO_DISTRICT
+    try:
+        raw = tomllib.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise InvalidInput(f"找不到区县配置文件 {p}", f"district config file {p} not found") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise InvalidInput(f"区县配置文件 {p} 格式错误：{exc}", f"district config {p} is not valid TOML: {exc}") from exc
+    try:
+        return District.model_validate(raw)
+    except ValueError as exc:
+        raise InvalidInput(f"区县配置文件 {p} 内容有误：{exc}", f"district config {p} is invalid: {exc}") from exc
+
+
+class Settings(BaseSettings):
+    """Process settings from the environment (`TUOYOU_DATABASE_URL`, `TUOYOU_CONFIG`, …)."""
+
+    model_config = SettingsConfigDict(env_prefix="TUOYOU_", extra="ignore")
+
+    database_url: str = "sqlite:///tuoyou.db"
+    config: str | None = None
+    data_dir: str = "tuoyou-data"  # rendered PDFs and uploaded evidence
+    secret_key: str = "dev-insecure-secret"
+    environment: Literal["development", "production"] = "development"
+
+    @model_validator(mode="after")
+    def _safe_in_production(self) -> Settings:
+        if self.environment == "production" and self.secret_key == "dev-insecure-secret":
+            raise ValueError("TUOYOU_SECRET_KEY must be set in production")
+        return self
+
+
+@lru_cache(maxsize=8)
+def cached_district(path: str | None) -> District:
+    return load_district(path)

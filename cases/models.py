@@ -1,0 +1,241 @@
+"""The records: townships, users, points, cases, inspections, notices, the audit and the outbox.
+
+Datetimes are stored as aware UTC (`UTCDateTime`) and shown in Asia/Shanghai by the faces.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import JSON, Column, Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An aware UTC datetime on every backend (SQLite hands back naive values otherwise)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: store aware UTC datetimes")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _ts(**kw: Any) -> Any:
+    return Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False, **kw))
+
+
+def _ts_null(**kw: Any) -> Any:
+    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=True, **kw))
+
+
+# -- township --------------------------------------------------------------------------------
+
+
+class Township(SQLModel, table=True):
+    """A 镇/街道 of the district (copied from the district config by `tuoyou init`)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(unique=True, index=True, max_length=32)
+    name: str = Field(max_length=64)
+
+
+# -- user ------------------------------------------------------------------------------------
+
+
+class User(SQLModel, table=True):
+    """A person (or the system actor) with one role; inspectors and leads belong to a township."""
+
+    __tablename__ = "app_user"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, index=True, max_length=64)
+    display_name: str = Field(default="", max_length=64)
+    role: str = Field(max_length=16)
+    township_id: int | None = Field(default=None, foreign_key="township.id", index=True)
+    email: str = Field(default="", max_length=128)
+    password_hash: str = Field(default="", max_length=256)
+    token_hash: str = Field(default="", max_length=128, index=True)
+    active: bool = True
+    failed_logins: int = 0
+    locked_until: datetime | None = _ts_null()
+    created_at: datetime = _ts()
+
+
+# -- point -----------------------------------------------------------------------------------
+
+
+class Point(SQLModel, table=True):
+    """A private childcare point (民办托幼点) as in the registry."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200, index=True)
+    township_id: int = Field(foreign_key="township.id", index=True)
+    address: str = Field(max_length=300)
+    operator: str = Field(max_length=100)
+    phone: str = Field(default="", max_length=40)
+    registered_on: date
+    source: str = Field(default="registry", max_length=16)  # registry / complaint / patrol
+    children: int | None = None
+    created_at: datetime = _ts()
+
+
+# -- case ------------------------------------------------------------------------------------
+
+
+class Case(SQLModel, table=True):
+    """One point's rectification case. Only `cases.service.advance` changes its state."""
+
+    __table_args__ = (
+        sa.Index("ix_case_township_state", "township_id", "state"),
+        sa.Index("ix_case_state_deadline", "state", "deadline"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    point_id: int = Field(foreign_key="point.id", index=True)
+    township_id: int = Field(foreign_key="township.id")
+    workflow: str = Field(default="rectification", max_length=32)
+    state: str = Field(default="registered", max_length=32)
+    version: int = Field(default=1)  # optimistic lock: every advance needs the version it read
+    round: int = 0
+    deadline: date | None = None
+    deadline_kind: str | None = Field(default=None, max_length=16)
+    saved_deadline: date | None = None
+    saved_deadline_kind: str | None = Field(default=None, max_length=16)
+    deadline_set_on: date | None = None
+    escalation_level: int = 0
+    proposer_id: int | None = Field(default=None, foreign_key="app_user.id")
+    return_stack: str = Field(default="", max_length=200)
+    proposal_reason: str = Field(default="")
+    target: str = Field(default="", max_length=200)  # conversion target institution
+    registered_on: date | None = None  # copied from the point: the cut-off guard reads it
+    last_seq: int = 0  # sequence of the last audit event
+    last_hash: str = Field(default="", max_length=64)
+    opened_at: datetime = _ts()
+    updated_at: datetime = _ts()
+
+
+# -- inspection ------------------------------------------------------------------------------
+
+
+class Inspection(SQLModel, table=True):
+    """Checklist results of one on-site inspection: {code: "pass" | "fail" | "major"}."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case.id", index=True)
+    inspector_id: int | None = Field(default=None, foreign_key="app_user.id")
+    trigger: str = Field(max_length=32)
+    round: int = 0
+    results: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    notes: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    at: datetime = _ts()
+
+
+# -- notices ---------------------------------------------------------------------------------
+
+
+class NoticeCounter(SQLModel, table=True):
+    """The last number given per notice kind, district and year (gap-free numbering)."""
+
+    __tablename__ = "notice_counter"
+
+    district: str = Field(primary_key=True, max_length=32)
+    kind: str = Field(primary_key=True, max_length=32)
+    year: int = Field(primary_key=True)
+    last: int = 0
+
+
+class Notice(SQLModel, table=True):
+    """A notice (公文) a case produced: its number and everything needed to render it."""
+
+    __tablename__ = "notice"
+    __table_args__ = (sa.UniqueConstraint("district", "kind", "year", "seq", name="uq_notice_seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    number: str = Field(unique=True, max_length=64)  # 武清教整〔2026〕12号
+    district: str = Field(max_length=32)
+    kind: str = Field(max_length=32, index=True)
+    year: int
+    seq: int
+    case_id: int | None = Field(default=None, foreign_key="case.id", index=True)
+    event_id: int | None = None
+    addressee: str = Field(max_length=200)
+    issuer: str = Field(max_length=200)
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    content_hash: str = Field(default="", max_length=64)  # sha256 of the canonical data
+    verify_code: str = Field(default="", max_length=16, index=True)
+    pdf_sha256: str = Field(default="", max_length=64, index=True)
+    pdf_path: str = Field(default="", max_length=300)
+    issued_on: date
+    created_at: datetime = _ts()
+
+
+# -- audit -----------------------------------------------------------------------------------
+
+
+class CaseEvent(SQLModel, table=True):
+    """One transition of one case: append-only, hash-chained per case (`prev_hash` → `hash`)."""
+
+    __tablename__ = "case_event"
+    __table_args__ = (sa.UniqueConstraint("case_id", "seq", name="uq_case_event_seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case.id", index=True)
+    seq: int
+    at: datetime = _ts()
+    actor_id: int | None = Field(default=None, foreign_key="app_user.id")
+    actor: str = Field(max_length=64)
+    role: str = Field(max_length=16)
+    trigger: str = Field(max_length=32)
+    from_state: str = Field(max_length=32)
+    to_state: str = Field(max_length=32)
+    reason: str = ""
+    evidence: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    notice_number: str = Field(default="", max_length=64)
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+
+
+# -- outbox ----------------------------------------------------------------------------------
+
+
+class Message(SQLModel, table=True):
+    """A notification in the outbox, written in the same transaction as the event behind it.
+
+    `channel` is inbox, mail or webhook; `dedupe_key` makes each message exist once.
+    """
+
+    __table_args__ = (sa.Index("ix_message_pending", "status", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    dedupe_key: str = Field(unique=True, max_length=200)
+    channel: str = Field(max_length=16)
+    user_id: int | None = Field(default=None, foreign_key="app_user.id", index=True)
+    case_id: int | None = Field(default=None, foreign_key="case.id", index=True)
+    recipient: str = Field(default="", max_length=200)
+    subject: str = Field(max_length=300)
+    body: str
+    status: str = Field(default="pending", max_length=16)  # pending / sent / failed / read
+    attempts: int = 0
+    last_error: str = ""
+    next_attempt_at: datetime | None = _ts_null()
+    created_at: datetime = _ts()
+    sent_at: datetime | None = _ts_null()
+    read_at: datetime | None = _ts_null()

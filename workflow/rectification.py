@@ -1,0 +1,218 @@
+"""The rectification workflow (民办托幼点整治) of DESIGN §2, declared as data."""
+
+from __future__ import annotations
+
+from workflow.notices import NoticeKind as N
+from workflow.spec import (
+    PREVIOUS,
+    DeadlineRule as D,
+    Guard,
+    Request,
+    Role,
+    RoundRule,
+    StateSpec,
+    Subject,
+    TransitionSpec,
+    WorkflowSpec,
+)
+from workflow.policy import Policy
+
+INSPECTOR = frozenset({Role.INSPECTOR})
+REVIEWER = frozenset({Role.REVIEWER})
+SYSTEM = frozenset({Role.SYSTEM})
+
+# -- guards --------------------------------------------------------------------------------
+
+
+def _has_reason(s: Subject, r: Request, p: Policy) -> bool:
+    return bool(r.reason.strip())
+
+
+def _some_failed(s: Subject, r: Request, p: Policy) -> bool:
+    return bool(r.failed or r.major)
+
+
+def _all_passed(s: Subject, r: Request, p: Policy) -> bool:
+    return not (r.failed or r.major)
+
+
+def _has_major(s: Subject, r: Request, p: Policy) -> bool:
+    return bool(r.major)
+
+
+def _known_items(s: Subject, r: Request, p: Policy) -> bool:
+    return (r.failed | r.major) <= set(p.checklist)
+
+
+def _major_capable(s: Subject, r: Request, p: Policy) -> bool:
+    return r.major <= p.major_capable
+
+
+def _rounds_left(s: Subject, r: Request, p: Policy) -> bool:
+    return s.round < p.max_rounds
+
+
+def _before_cutoff(s: Subject, r: Request, p: Policy) -> bool:
+    return p.cutoff is None or s.registered_on is None or s.registered_on <= p.cutoff
+
+
+def _four_eyes(s: Subject, r: Request, p: Policy) -> bool:
+    return s.proposer_id is None or r.actor_id != s.proposer_id
+
+
+def _deadline_passed(s: Subject, r: Request, p: Policy) -> bool:
+    return s.deadline is not None and r.today is not None and r.today > s.deadline
+
+
+def _has_target(s: Subject, r: Request, p: Policy) -> bool:
+    return bool(r.target.strip())
+
+
+REASON = Guard("reason", "须填写理由", "a reason is required", _has_reason, needs_input=True)
+KNOWN_ITEMS = Guard(
+    "known_items", "检查项目编码不存在", "unknown checklist item code", _known_items, needs_input=True
+)
+SOME_FAILED = Guard(
+    "some_failed",
+    "须至少有一项检查不合格（--fail 或 --major）",
+    "at least one checklist item must fail (--fail or --major)",
+    _some_failed,
+    needs_input=True,
+)
+ALL_PASSED = Guard(
+    "all_passed",
+    "拟予备案须全部检查项目合格",
+    "every checklist item must pass before filing is proposed",
+    _all_passed,
+    needs_input=True,
+)
+HAS_MAJOR = Guard(
+    "has_major",
+    "只有存在重大安全隐患（--major）时才能责令停止办园",
+    "suspension needs at least one major-hazard item (--major)",
+    _has_major,
+    needs_input=True,
+)
+MAJOR_CAPABLE = Guard(
+    "major_capable",
+    "该检查项目不能认定为重大安全隐患",
+    "that checklist item cannot be a major hazard",
+    _major_capable,
+    needs_input=True,
+)
+ROUNDS_LEFT = Guard(
+    "rounds_left",
+    "整改轮次已达上限，只能提出依法处置（propose_enforcement）",
+    "the last rectification round is used up; only propose_enforcement remains",
+    _rounds_left,
+)
+BEFORE_CUTOFF = Guard(
+    "cutoff",
+    "该托幼点在截止日期之后登记，各镇街不再备案新的民办托幼点",
+    "the point was first registered after the campaign's cut-off date and can never be filed",
+    _before_cutoff,
+)
+FOUR_EYES = Guard(
+    "four_eyes",
+    "提出人不能审批自己的提议（双人审核）",
+    "the proposer cannot decide on their own proposal (four eyes)",
+    _four_eyes,
+)
+DEADLINE_PASSED = Guard(
+    "deadline_passed", "整改期限尚未届满", "the rectification deadline has not passed yet", _deadline_passed
+)
+TARGET = Guard(
+    "target",
+    "须填写转型目标机构（--target）",
+    "the target institution is required (--target)",
+    _has_target,
+    needs_input=True,
+)
+
+# -- states --------------------------------------------------------------------------------
+
+STATES = (
+    StateSpec("registered", "已登记", "registered"),
+    StateSpec("under_review", "审查核查中", "under review"),
+    StateSpec("rectifying", "整改中", "rectifying"),
+    StateSpec("reinspecting", "复查中", "re-inspecting"),
+    StateSpec("overdue", "逾期未整改", "overdue"),
+    StateSpec("filing_proposed", "拟予备案", "filing proposed", proposal=True),
+    StateSpec("refusal_proposed", "拟不予备案", "refusal proposed", proposal=True),
+    StateSpec("conversion_proposed", "拟转型", "conversion proposed", proposal=True),
+    StateSpec("enforcement_proposed", "拟依法处置", "enforcement proposed", proposal=True),
+    StateSpec("closure_proposed", "拟销案(停办)", "closure proposed", proposal=True),
+    StateSpec("refused", "不予备案", "refused"),
+    StateSpec("enforcement", "依法处置中", "under enforcement"),
+    StateSpec("filed", "已备案", "filed", terminal=True),
+    StateSpec("converted", "已转型", "converted", terminal=True),
+    StateSpec("closed", "已停办", "closed", terminal=True),
+    StateSpec("banned", "已取缔", "banned", terminal=True),
+)
+
+PROPOSALS = ("filing_proposed", "refusal_proposed", "conversion_proposed", "enforcement_proposed",
+             "closure_proposed")
+
+
+def _propose(trigger: str, sources: tuple[str, ...], dest: str, zh: str, en: str,
+             guards: tuple[Guard, ...] = (), inspection: bool = False) -> TransitionSpec:
+    return TransitionSpec(trigger, sources, dest, INSPECTOR, zh, en, guards=guards,
+                          deadline=D.APPROVAL, proposes=True, inspection=inspection)
+
+
+def _approve(source: str, dest: str, deadline: D, notice: N | None) -> TransitionSpec:
+    return TransitionSpec("approve", (source,), dest, REVIEWER, "批准", "approve",
+                          guards=(FOUR_EYES,), deadline=deadline, notice=notice)
+
+
+TRANSITIONS = (
+    TransitionSpec("start_review", ("registered",), "under_review", INSPECTOR, "开始审查核查",
+                   "start review", deadline=D.REVIEW),
+    TransitionSpec("order_rectification", ("under_review",), "rectifying", INSPECTOR, "责令整改",
+                   "order rectification", guards=(KNOWN_ITEMS, SOME_FAILED, MAJOR_CAPABLE),
+                   deadline=D.RECTIFICATION, notice=N.RECTIFICATION_ORDER, rounds=RoundRule.FIRST,
+                   inspection=True),
+    TransitionSpec("request_reinspection", ("rectifying", "overdue"), "reinspecting", INSPECTOR,
+                   "申请复查", "request re-inspection", deadline=D.REINSPECTION),
+    TransitionSpec("expire", ("rectifying",), "overdue", SYSTEM, "逾期", "expire",
+                   guards=(DEADLINE_PASSED,), deadline=D.KEEP),
+    TransitionSpec("fail_reinspection", ("reinspecting",), "rectifying", INSPECTOR, "复查不合格",
+                   "fail re-inspection", guards=(ROUNDS_LEFT, KNOWN_ITEMS, SOME_FAILED, MAJOR_CAPABLE),
+                   deadline=D.RECTIFICATION, notice=N.REINSPECTION_OPINION, rounds=RoundRule.NEXT,
+                   inspection=True),
+    TransitionSpec("suspend", ("under_review", "rectifying", "reinspecting", "overdue"), "enforcement",
+                   INSPECTOR, "责令停止办园", "suspend (major hazard)",
+                   guards=(KNOWN_ITEMS, HAS_MAJOR, MAJOR_CAPABLE), deadline=D.ENFORCEMENT,
+                   notice=N.SUSPENSION_ORDER, inspection=True),
+    _propose("propose_filing", ("under_review", "reinspecting"), "filing_proposed", "拟予备案",
+             "propose filing", guards=(BEFORE_CUTOFF, KNOWN_ITEMS, ALL_PASSED), inspection=True),
+    _propose("propose_refusal", ("under_review", "reinspecting"), "refusal_proposed", "拟不予备案",
+             "propose refusal", guards=(REASON, KNOWN_ITEMS, MAJOR_CAPABLE), inspection=True),
+    _propose("propose_conversion", ("under_review", "rectifying", "reinspecting"), "conversion_proposed",
+             "拟转型升级", "propose conversion", guards=(REASON, TARGET)),
+    _propose("propose_enforcement", ("reinspecting", "overdue", "refused"), "enforcement_proposed",
+             "拟依法处置", "propose enforcement", guards=(REASON,)),
+    _propose("propose_closure", ("registered", "under_review", "rectifying", "reinspecting", "overdue"),
+             "closure_proposed", "拟销案(自行停办)", "propose closure"),
+    _approve("filing_proposed", "filed", D.CLEAR, N.FILING_RECEIPT),
+    _approve("refusal_proposed", "refused", D.CESSATION, N.REFUSAL_NOTICE),
+    _approve("conversion_proposed", "converted", D.CLEAR, None),
+    _approve("enforcement_proposed", "enforcement", D.ENFORCEMENT, N.SUSPENSION_ORDER),
+    _approve("closure_proposed", "closed", D.CLEAR, None),
+    TransitionSpec("send_back", PROPOSALS, PREVIOUS, REVIEWER, "退回", "send back",
+                   guards=(REASON, FOUR_EYES), deadline=D.RESTORE),
+    TransitionSpec("confirm_ceased", ("refused",), "closed", INSPECTOR, "确认已停办", "confirm ceased",
+                   deadline=D.CLEAR),
+    TransitionSpec("confirm_ban", ("enforcement",), "banned", REVIEWER, "确认取缔", "confirm ban",
+                   deadline=D.CLEAR, notice=N.BAN_DECISION),
+    TransitionSpec("reopen", ("filed",), "under_review", frozenset({Role.INSPECTOR, Role.REVIEWER}),
+                   "重新核查", "reopen", guards=(REASON,), deadline=D.REVIEW, rounds=RoundRule.RESET),
+)
+
+RECTIFICATION = WorkflowSpec(
+    name="rectification",
+    zh="民办托幼点整治",
+    initial="registered",
+    states=STATES,
+    transitions=TRANSITIONS,
+)
