@@ -99,8 +99,15 @@ class Point(SQLModel, table=True):
 # -- case ------------------------------------------------------------------------------------
 
 
+_case_version = sa.Column("version", sa.Integer, nullable=False, default=1)
+
+
 class Case(SQLModel, table=True):
-    """One point's rectification case. Only `cases.service.advance` changes its state."""
+    """One point's rectification case. Only `cases.service.advance` changes its state.
+
+    `version` is the optimistic lock: SQLAlchemy adds `WHERE version = <read>` to every
+    UPDATE and bumps it, so a writer that read a stale row fails instead of overwriting.
+    """
 
     __table_args__ = (
         sa.Index("ix_case_township_state", "township_id", "state"),
@@ -112,7 +119,7 @@ class Case(SQLModel, table=True):
     township_id: int = Field(foreign_key="township.id")
     workflow: str = Field(default="rectification", max_length=32)
     state: str = Field(default="registered", max_length=32)
-    version: int = Field(default=1)  # optimistic lock: every advance needs the version it read
+    version: int = Field(default=1, sa_column=_case_version)
     round: int = 0
     deadline: date | None = None
     deadline_kind: str | None = Field(default=None, max_length=16)
@@ -129,6 +136,8 @@ class Case(SQLModel, table=True):
     last_hash: str = Field(default="", max_length=64)
     opened_at: datetime = _ts()
     updated_at: datetime = _ts()
+
+    __mapper_args__ = {"version_id_col": _case_version}
 
 
 # -- inspection ------------------------------------------------------------------------------

@@ -11,7 +11,6 @@ from __future__ import annotations
 from workflow.policy import Policy
 from workflow.spec import (
     PREVIOUS,
-    DeadlineRule as D,
     Guard,
     Request,
     Role,
@@ -19,6 +18,9 @@ from workflow.spec import (
     Subject,
     TransitionSpec,
     WorkflowSpec,
+)
+from workflow.spec import (
+    DeadlineRule as D,
 )
 
 PUBLIC = "公办园"

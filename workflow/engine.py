@@ -27,9 +27,9 @@ from workflow.spec import (
     Guard,
     Request,
     Role,
+    RoundRule,
     Subject,
     TransitionSpec,
-    RoundRule,
     WorkflowSpec,
     previous_state,
 )

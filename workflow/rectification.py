@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from workflow.notices import NoticeKind as N
+from workflow.policy import Policy
 from workflow.spec import (
     PREVIOUS,
-    DeadlineRule as D,
     Guard,
     Request,
     Role,
@@ -15,7 +15,9 @@ from workflow.spec import (
     TransitionSpec,
     WorkflowSpec,
 )
-from workflow.policy import Policy
+from workflow.spec import (
+    DeadlineRule as D,
+)
 
 INSPECTOR = frozenset({Role.INSPECTOR})
 REVIEWER = frozenset({Role.REVIEWER})

@@ -1,0 +1,415 @@
+"""The `tuoyou` command line (DESIGN §7): one Typer app whose commands call the case service."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlmodel import Session, col, select
+
+from app.context import ConfigOpt, DbOpt, JsonOpt, handle_errors, open_context, print_json
+from cases import audit
+from cases.bootstrap import init_database
+from cases.demo import DEMO_PASSWORD, fill_demo
+from cases.errors import InvalidInput
+from cases.models import Township, User
+from cases.queries import case_detail, list_cases, rectification_engine
+from cases.service import Action, advance, local_today, open_case
+from cases.users import add_user, get_user, issue_token
+
+_LOGGER = logging.getLogger(__name__)
+
+app = typer.Typer(
+    name="tuoyou",
+    help="民办托幼点整治案件引擎 / rectification case engine for private childcare points",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+township_app = typer.Typer(help="镇街 / townships", no_args_is_help=True)
+user_app = typer.Typer(help="用户 / users", no_args_is_help=True)
+checklist_app = typer.Typer(help="检查项目 / inspection checklist", no_args_is_help=True)
+point_app = typer.Typer(help="托幼点 / childcare points", no_args_is_help=True)
+case_app = typer.Typer(help="案件 / cases", no_args_is_help=True)
+audit_app = typer.Typer(help="审计链 / audit chain", no_args_is_help=True)
+workflow_app = typer.Typer(help="流程定义 / workflow", no_args_is_help=True)
+app.add_typer(township_app, name="township")
+app.add_typer(user_app, name="user")
+app.add_typer(checklist_app, name="checklist")
+app.add_typer(point_app, name="point")
+app.add_typer(case_app, name="case")
+app.add_typer(audit_app, name="audit")
+app.add_typer(workflow_app, name="workflow")
+
+err = Console(stderr=True)
+out = Console()
+
+AsOpt = Annotated[str, typer.Option("--as", help="以哪个用户的身份 / acting user name")]
+
+
+def _parse_date(value: str | None, label: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(f"{label} 日期格式应为 YYYY-MM-DD：{value}", f"{label} must be YYYY-MM-DD: {value}") from None
+
+
+def _parse_now(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        dt = datetime.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(f"--now 时间格式应为 ISO 8601：{value}", f"--now must be an ISO datetime: {value}") from None
+    if dt.tzinfo is None:
+        from zoneinfo import ZoneInfo
+
+        dt = dt.replace(tzinfo=ZoneInfo("Asia/Shanghai"))
+    return dt.astimezone(UTC)
+
+
+# -- init / demo -----------------------------------------------------------------------------
+
+
+@app.command()
+@handle_errors
+def init(db: DbOpt = None, config: ConfigOpt = None) -> None:
+    """创建或升级数据库 / create or migrate the database."""
+    ctx = open_context(db, config)
+    info = init_database(ctx.engine, ctx.district)
+    typer.echo(f"数据库已就绪：{info['district']}，版本 {info['revision']}，新增镇街 {info['townships_added']} 个"
+               f" / database ready at revision {info['revision']}")
+
+
+@app.command()
+@handle_errors
+def demo(
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+    points: Annotated[int, typer.Option(help="托幼点数量 / number of points")] = 300,
+    seed: Annotated[int, typer.Option(help="随机种子 / random seed")] = 2026,
+) -> None:
+    """填充演示区县：各角色用户、托幼点和各状态的案件 / fill the database with a demo district."""
+    ctx = open_context(db, config)
+    init_database(ctx.engine, ctx.district)
+    with Progress(TextColumn("生成演示案件 / demo cases"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=err, transient=True) as bar:
+        task = bar.add_task("demo", total=points)
+        counts = fill_demo(ctx.engine, ctx.district, points=points, seed=seed,
+                           progress=lambda done, total: bar.update(task, completed=done))
+    eng = rectification_engine()
+    typer.echo(f"演示数据已生成：{sum(counts.values())} 个案件 / demo data created")
+    for state, n in sorted(counts.items(), key=lambda kv: -kv[1]):
+        typer.echo(f"  {eng.state_zh(state)} {state}: {n}")
+    typer.echo(f"演示账号（密码均为 {DEMO_PASSWORD}）/ demo logins (password {DEMO_PASSWORD}): "
+               "insp01…  lead01…  reviewer1 reviewer2  committee  admin")
+
+
+# -- townships, users, checklist -------------------------------------------------------------
+
+
+@township_app.command("list")
+@handle_errors
+def township_list(db: DbOpt = None, config: ConfigOpt = None, json: JsonOpt = False) -> None:
+    """镇街编码和名称 / code and name of each township."""
+    ctx = open_context(db, config)
+    with Session(ctx.engine) as s:
+        rows = [{"code": t.code, "name": t.name} for t in s.exec(select(Township).order_by(col(Township.code))).all()]
+    if json:
+        return print_json(rows)
+    table = Table("编码 code", "名称 name", title=ctx.district.district.name)
+    for r in rows:
+        table.add_row(r["code"], r["name"])
+    out.print(table)
+
+
+@user_app.command("add")
+@handle_errors
+def user_add(
+    name: str,
+    role: Annotated[str, typer.Option("--role", help="inspector|lead|reviewer|committee|admin")],
+    township: Annotated[str | None, typer.Option("--township", help="镇街编码 / township code")] = None,
+    password: Annotated[str | None, typer.Option("--password")] = None,
+    email: Annotated[str, typer.Option("--email")] = "",
+    display_name: Annotated[str, typer.Option("--display-name", help="显示名 / display name")] = "",
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """添加用户 / add a user."""
+    ctx = open_context(db, config)
+    with Session(ctx.engine) as s:
+        u = add_user(s, name=name, role=role, township_code=township, password=password, email=email,
+                     display_name=display_name)
+    typer.echo(f"已添加用户 {u.name}（{role}）/ user added")
+
+
+@user_app.command("list")
+@handle_errors
+def user_list(db: DbOpt = None, config: ConfigOpt = None, json: JsonOpt = False) -> None:
+    """用户列表 / list users."""
+    ctx = open_context(db, config)
+    with Session(ctx.engine) as s:
+        towns = {t.id: t.code for t in s.exec(select(Township)).all()}
+        rows = [{"name": u.name, "display_name": u.display_name, "role": u.role,
+                 "township": towns.get(u.township_id) if u.township_id else None, "email": u.email,
+                 "active": u.active}
+                for u in s.exec(select(User).order_by(col(User.id))).all()]
+    if json:
+        return print_json(rows)
+    table = Table("用户 name", "显示名", "角色 role", "镇街 township")
+    for r in rows:
+        table.add_row(r["name"], r["display_name"], r["role"], r["township"] or "—")
+    out.print(table)
+
+
+@user_app.command("token")
+@handle_errors
+def user_token(name: str, db: DbOpt = None, config: ConfigOpt = None) -> None:
+    """为用户生成 API 令牌（旧令牌失效）/ print a new API token for NAME."""
+    ctx = open_context(db, config)
+    with Session(ctx.engine) as s:
+        typer.echo(issue_token(s, get_user(s, name)))
+
+
+@checklist_app.command("list")
+@handle_errors
+def checklist_list(db: DbOpt = None, config: ConfigOpt = None, json: JsonOpt = False) -> None:
+    """检查项目：编码、名称、能否认定为重大安全隐患 / checklist items."""
+    ctx = open_context(db, config)
+    rows = [{"code": c.code, "title": c.title, "category": c.category, "severity": c.severity,
+             "major_capable": c.major_capable} for c in ctx.district.checklist]
+    if json:
+        return print_json(rows)
+    table = Table("编码 code", "项目 title", "类别", "严重程度", "可认定重大隐患 major")
+    for r in rows:
+        table.add_row(r["code"], r["title"], r["category"], r["severity"], "是 yes" if r["major_capable"] else "否 no")
+    out.print(table)
+
+
+# -- points and cases ------------------------------------------------------------------------
+
+
+@point_app.command("add")
+@handle_errors
+def point_add(
+    name: Annotated[str, typer.Option("--name", help="托幼点名称")],
+    township: Annotated[str, typer.Option("--township", help="镇街编码")],
+    address: Annotated[str, typer.Option("--address", help="地址")],
+    operator: Annotated[str, typer.Option("--operator", help="举办者")],
+    as_user: AsOpt,
+    phone: Annotated[str, typer.Option("--phone")] = "",
+    registered_on: Annotated[str | None, typer.Option("--registered-on", help="首次登记日期 YYYY-MM-DD")] = None,
+    source: Annotated[str, typer.Option("--source", help="registry|complaint|patrol")] = "registry",
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """登记托幼点并立案 / register a point and open its case."""
+    ctx = open_context(db, config)
+    with Session(ctx.engine, expire_on_commit=False) as s:
+        actor = get_user(s, as_user)
+        case = open_case(session=s, district=ctx.district, actor=actor, name=name, township_code=township,
+                         address=address, operator=operator, phone=phone,
+                         registered_on=_parse_date(registered_on, "--registered-on"), source=source)
+    if json:
+        return print_json({"case_id": case.id, "point_id": case.point_id, "state": case.state})
+    typer.echo(f"已立案：案件 {case.id}（已登记）/ case {case.id} opened")
+
+
+@case_app.command("list")
+@handle_errors
+def case_list(
+    state: Annotated[str | None, typer.Option("--state", help="状态 / state")] = None,
+    township: Annotated[str | None, typer.Option("--township", help="镇街编码")] = None,
+    overdue: Annotated[bool, typer.Option("--overdue", help="仅逾期 / overdue only")] = False,
+    as_user: Annotated[str | None, typer.Option("--as", help="以该用户的辖区查看 / as this user")] = None,
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """案件列表 / list cases."""
+    ctx = open_context(db, config)
+    with Session(ctx.engine) as s:
+        viewer = get_user(s, as_user) if as_user else User(name="cli", role="admin")
+        today = local_today(ctx.district, datetime.now(UTC))
+        rows = list_cases(s, user=viewer, state=state, township=township, overdue=overdue, today=today)
+    if json:
+        return print_json([r.as_dict() for r in rows])
+    table = Table("案件 id", "托幼点 point", "镇街", "状态 state", "轮次", "期限 deadline", "督办级别",
+                  title=f"共 {len(rows)} 件 / {len(rows)} cases")
+    for r in rows:
+        table.add_row(str(r.id), r.point, r.township, f"{r.state_zh} {r.state}", str(r.round),
+                      r.deadline.isoformat() if r.deadline else "—", str(r.level))
+    out.print(table)
+
+
+@case_app.command("show")
+@handle_errors
+def case_show(
+    case_id: Annotated[int, typer.Argument(metavar="CASE")],
+    as_user: Annotated[str | None, typer.Option("--as", help="以该用户查看 / as this user")] = None,
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """案件详情：状态、期限、轮次、督办级别、时间线、可执行操作 / show one case."""
+    ctx = open_context(db, config)
+    with Session(ctx.engine) as s:
+        viewer = get_user(s, as_user) if as_user else User(name="cli", role="admin")
+        d = case_detail(s, user=viewer, case_id=case_id, district=ctx.district,
+                        today=local_today(ctx.district, datetime.now(UTC)))
+    if json:
+        return print_json(d)
+    _print_case(d)
+
+
+def _print_case(d: dict[str, Any]) -> None:
+    p = d["point"]
+    out.print(f"[bold]案件 {d['id']}[/bold]  {p['name']}（{p['township']}）  版本 v{d['version']}")
+    out.print(f"状态 state: [bold]{d['state_zh']}[/bold] ({d['state']})   轮次 round: {d['round']}/{d['round_max']}"
+              f"   督办级别 level: {d['escalation_level']}")
+    if d["deadline"]:
+        out.print(f"期限 deadline: {d['deadline']}（{d['deadline_kind']}，剩余 {d['days_left']} 个工作日）")
+    out.print(f"举办者 operator: {p['operator']}  地址 address: {p['address']}  登记 registered: {p['registered_on']}")
+    table = Table("#", "时间 at", "操作 trigger", "操作人 actor", "状态 to", "理由 reason", "文书 notice")
+    for e in d["timeline"]:
+        table.add_row(str(e["seq"]), e["at"][:16].replace("T", " "), f"{e['trigger_zh']} {e['trigger']}",
+                      f"{e['actor']} ({e['role']})", e["to_zh"], e["reason"] or "", e["notice"] or "")
+    out.print(table)
+    allowed = ", ".join(d["allowed"]) or "（无 / none）"
+    out.print(f"当前可执行 / allowed now: {allowed}")
+
+
+@case_app.command("do")
+@handle_errors
+def case_do(
+    case_id: Annotated[int, typer.Argument(metavar="CASE")],
+    trigger: Annotated[str, typer.Argument(metavar="TRIGGER")],
+    as_user: AsOpt,
+    reason: Annotated[str, typer.Option("--reason", help="理由 / reason")] = "",
+    fail: Annotated[list[str] | None, typer.Option("--fail", help="不合格项目编码 / failed item")] = None,
+    major: Annotated[list[str] | None, typer.Option("--major", help="重大安全隐患项目 / major hazard")] = None,
+    target: Annotated[str, typer.Option("--target", help="转型目标机构 / conversion target")] = "",
+    expect_version: Annotated[int | None, typer.Option("--expect-version", help="乐观锁版本 / version")] = None,
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """对案件执行操作 / fire TRIGGER on CASE."""
+    ctx = open_context(db, config)
+    with Session(ctx.engine, expire_on_commit=False) as s:
+        actor = get_user(s, as_user)
+        result = advance(session=s, district=ctx.district, case_id=case_id, actor=actor,
+                         action=Action(trigger=trigger, reason=reason, failed=tuple(fail or ()),
+                                       major=tuple(major or ()), target=target, expected_version=expect_version))
+        c = result.case
+        payload = {"case_id": c.id, "trigger": trigger, "from": result.step.source, "to": result.step.dest,
+                   "state_zh": rectification_engine().state_zh(c.state), "version": c.version, "round": c.round,
+                   "deadline": c.deadline.isoformat() if c.deadline else None,
+                   "notices": [n.number for n in result.notices], "event_hash": result.event.hash}
+    if json:
+        return print_json(payload)
+    eng = rectification_engine()
+    msg = f"案件 {case_id}：{eng.state_zh(payload['from'])} → {payload['state_zh']}"
+    if payload["deadline"]:
+        msg += f"，期限 {payload['deadline']}"
+    if payload["notices"]:
+        msg += f"，文书 {'、'.join(payload['notices'])}"
+    typer.echo(msg + f" / case {case_id}: {payload['from']} → {payload['to']}")
+
+
+# -- audit, workflow -------------------------------------------------------------------------
+
+
+@audit_app.command("verify")
+@handle_errors
+def audit_verify(
+    case_id: Annotated[int | None, typer.Option("--case", help="只核验该案件 / one case")] = None,
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """核验审计哈希链，全部完好时退出码为 0 / exit 0 when every hash chain is intact."""
+    ctx = open_context(db, config)
+    with Session(ctx.engine) as s:
+        breaks = audit.verify(s, case_id)
+    if not breaks:
+        typer.echo("审计链完好 / every hash chain is intact")
+        return
+    for b in breaks:
+        where = f"第 {b.seq} 条" if b.seq else ""
+        typer.echo(f"案件 {b.case_id} {where}：{b.problem_zh} / case {b.case_id}: {b.problem_en}", err=True)
+    typer.echo(f"发现 {len(breaks)} 个案件的审计链被破坏 / {len(breaks)} broken chains", err=True)
+    raise typer.Exit(7)
+
+
+@workflow_app.command("show")
+@handle_errors
+def workflow_show(
+    fmt: Annotated[str, typer.Option("--format", help="table|mermaid")] = "table",
+    which: Annotated[str, typer.Option("--workflow", help="rectification|designation")] = "rectification",
+) -> None:
+    """打印流程定义（表格或 Mermaid 状态图）/ print the workflow as a table or a mermaid diagram."""
+    from workflow.designation import DESIGNATION
+    from workflow.engine import engine_for
+    from workflow.rectification import RECTIFICATION
+
+    specs = {"rectification": RECTIFICATION, "designation": DESIGNATION}
+    if which not in specs:
+        raise InvalidInput(f"没有名为 {which} 的流程", f"no workflow named {which}", allowed=list(specs))
+    eng = engine_for(specs[which])
+    if fmt == "mermaid":
+        typer.echo(eng.mermaid())
+        return
+    if fmt != "table":
+        raise InvalidInput("--format 须为 table 或 mermaid", "--format must be table or mermaid")
+    states = Table("状态 state", "中文", "终态 terminal", title=f"{eng.spec.zh}（{eng.spec.name}）")
+    for st in eng.spec.states:
+        states.add_row(st.name, st.zh, "■" if st.terminal else ("待审批" if st.proposal else ""))
+    out.print(states)
+    table = Table("操作 trigger", "中文", "从 from", "到 to", "角色 by")
+    for row in eng.table():
+        table.add_row(*row)
+    out.print(table)
+
+
+def _register_optional() -> None:
+    """Commands that live in their own modules (notices, scheduler, web)."""
+    try:
+        from app.cli_notices import notice_app, report
+
+        app.add_typer(notice_app, name="notice")
+        app.command("report")(report)
+    except ImportError as exc:  # pragma: no cover - during development only
+        _LOGGER.debug("notice commands unavailable: %s", exc)
+    try:
+        from app.cli_scheduler import inbox, scheduler_app
+
+        app.add_typer(scheduler_app, name="scheduler")
+        app.command("inbox")(inbox)
+    except ImportError as exc:  # pragma: no cover
+        _LOGGER.debug("scheduler commands unavailable: %s", exc)
+    try:
+        from app.cli_serve import serve
+
+        app.command("serve")(serve)
+    except ImportError as exc:  # pragma: no cover
+        _LOGGER.debug("serve unavailable: %s", exc)
+
+
+_register_optional()
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    app()
+
+
+if __name__ == "__main__":
+    main()

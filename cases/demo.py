@@ -1,0 +1,184 @@
+"""The demo district: users of every role and a few hundred points whose cases are spread over
+every state, driven there through the real case service on a simulated clock.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from cases.config import District
+from cases.errors import TuoyouError
+from cases.models import Case, Township, User
+from cases.service import Action, advance, open_case
+from cases.users import add_user, system_user
+
+_LOGGER = logging.getLogger(__name__)
+
+DEMO_PASSWORD = "tuoyou-demo"
+
+_PREFIXES = ("阳光", "小太阳", "童心", "快乐", "蓝天", "彩虹", "贝贝", "启航", "育苗", "金色童年", "小天使",
+             "春蕾", "智慧树", "七色花", "小树苗", "爱心", "乐乐", "星星", "向日葵", "小博士")
+_KINDS = ("托幼点", "幼儿看护点", "托管班", "学前班", "亲子园")
+_SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕"
+_GIVEN = ["秀英", "桂英", "建华", "志强", "丽娟", "海燕", "春梅", "玉兰", "国庆", "红霞", "晓东", "文静", "立新", "淑珍", "振华", "雪梅", "宏伟", "建军", "美玲", "小红"]
+_VILLAGES = ("东", "西", "南", "北", "前", "后", "大", "小", "新", "老")
+
+# The demo's spread of final states (weights) and the triggers that reach each.
+_PATHS: dict[str, tuple[int, list[str]]] = {
+    "registered": (8, []),
+    "under_review": (10, ["start_review"]),
+    "rectifying": (14, ["start_review", "order_rectification"]),
+    "reinspecting": (6, ["start_review", "order_rectification", "request_reinspection"]),
+    "overdue": (8, ["start_review", "order_rectification", "expire"]),
+    "filing_proposed": (5, ["start_review", "propose_filing"]),
+    "refusal_proposed": (3, ["start_review", "propose_refusal"]),
+    "conversion_proposed": (3, ["start_review", "propose_conversion"]),
+    "enforcement_proposed": (3, ["start_review", "order_rectification", "expire", "propose_enforcement"]),
+    "closure_proposed": (3, ["start_review", "propose_closure"]),
+    "refused": (4, ["start_review", "propose_refusal", "approve"]),
+    "enforcement": (3, ["start_review", "suspend"]),
+    "filed": (12, ["start_review", "order_rectification", "request_reinspection", "propose_filing", "approve"]),
+    "converted": (5, ["start_review", "propose_conversion", "approve"]),
+    "closed": (8, ["start_review", "propose_closure", "approve"]),
+    "banned": (6, ["start_review", "suspend", "confirm_ban"]),
+}
+
+
+@dataclass
+class DemoUsers:
+    inspectors: dict[int, User]
+    leads: dict[int, User]
+    reviewers: list[User]
+    committee: User
+    admin: User
+    system: User
+
+
+def _users(session: Session, district: District) -> DemoUsers:
+    towns = {t.code: t for t in session.exec(select(Township)).all()}
+    inspectors: dict[int, User] = {}
+    leads: dict[int, User] = {}
+    for i, cfg in enumerate(district.townships, start=1):
+        t = towns[cfg.code]
+        assert t.id is not None
+        inspectors[t.id] = add_user(session, name=f"insp{i:02d}", role="inspector", township_code=cfg.code,
+                                    password=DEMO_PASSWORD, display_name=f"{cfg.name}检查员",
+                                    email=f"insp{i:02d}@demo.invalid")
+        leads[t.id] = add_user(session, name=f"lead{i:02d}", role="lead", township_code=cfg.code,
+                               password=DEMO_PASSWORD, display_name=f"{cfg.name}负责人",
+                               email=f"lead{i:02d}@demo.invalid")
+    reviewers = [add_user(session, name=f"reviewer{i}", role="reviewer", password=DEMO_PASSWORD,
+                          display_name=f"区教育局审核员{i}", email=f"reviewer{i}@demo.invalid") for i in (1, 2)]
+    committee = add_user(session, name="committee", role="committee", password=DEMO_PASSWORD,
+                         display_name="专项工作委员会", email="committee@demo.invalid")
+    admin = add_user(session, name="admin", role="admin", password=DEMO_PASSWORD, display_name="系统管理员")
+    return DemoUsers(inspectors, leads, reviewers, committee, admin, system_user(session))
+
+
+def _action(trigger: str, rng: random.Random, district: District) -> Action:
+    major_capable = [c.code for c in district.checklist if c.major_capable]
+    codes = [c.code for c in district.checklist]
+    if trigger == "order_rectification":
+        return Action(trigger, failed=tuple(sorted(rng.sample(codes, rng.randint(1, 3)))))
+    if trigger == "suspend":
+        return Action(trigger, major=(rng.choice(major_capable),), reason="现场发现重大安全隐患，立即责令停止办园")
+    if trigger == "propose_refusal":
+        return Action(trigger, reason="场地及消防条件不符合备案条件", failed=(rng.choice(codes),))
+    if trigger == "propose_conversion":
+        return Action(trigger, reason="举办者申请转型升级", target=rng.choice(["普惠性民办幼儿园", "托育机构"]))
+    if trigger == "propose_enforcement":
+        return Action(trigger, reason="逾期拒不整改，隐患未消除")
+    if trigger == "propose_closure":
+        return Action(trigger, reason="举办者已自行停止办园")
+    return Action(trigger)
+
+
+def fill_demo(
+    engine: Engine,
+    district: District,
+    *,
+    points: int = 300,
+    seed: int = 2026,
+    now: datetime | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, int]:
+    """Create the demo users and `points` points, and drive their cases to a spread of states."""
+    rng = random.Random(seed)
+    tz = ZoneInfo(district.district.timezone)
+    now = now or datetime.now(UTC)
+    today = now.astimezone(tz).date()
+    with Session(engine, expire_on_commit=False) as session:
+        if session.exec(select(User).where(User.name == "admin")).first() is not None:
+            raise TuoyouError("数据库中已有演示数据", "the database already holds the demo data")
+        users = _users(session, district)
+        towns = list(users.inspectors)
+        names = [k for k in _PATHS]
+        weights = [_PATHS[k][0] for k in names]
+        counts: dict[str, int] = {}
+        for i in range(points):
+            town_id = towns[i % len(towns)]
+            inspector = users.inspectors[town_id]
+            town = session.get(Township, town_id)
+            assert town is not None
+            goal = rng.choices(names, weights)[0]
+            path = _PATHS[goal][1]
+            late_point = goal in ("registered", "under_review", "rectifying") and rng.random() < 0.1
+            registered_on = (district.district.cutoff + timedelta(days=rng.randint(1, 300)) if late_point
+                             else district.district.cutoff - timedelta(days=rng.randint(30, 1500)))
+            # start so that running deadlines mostly still run, and overdue cases climb the ladder
+            if "expire" in path:
+                start = today - timedelta(days=rng.randint(45, 75))
+            else:
+                start = today - timedelta(days=len(path) * 4 + rng.randint(2, 12))
+            name = f"{rng.choice(_PREFIXES)}{rng.choice(_KINDS)}"
+            operator = rng.choice(_SURNAMES) + rng.choice(_GIVEN)
+            at = _at(start, tz, rng)
+            case = open_case(
+                session=session, district=district, actor=inspector,
+                name=f"{town.name}{name}（{i + 1:03d}）", township_code=town.code,
+                address=f"{town.name}{rng.choice(_VILLAGES)}{rng.choice('庄屯营坨店堡')}村{rng.randint(1, 200)}号",
+                operator=operator, phone=f"13{rng.randint(100000000, 999999999)}",
+                registered_on=min(registered_on, start), source=rng.choice(["registry"] * 8 + ["complaint", "patrol"]),
+                now=at,
+            )
+            day = start
+            assert case.id is not None
+            for trigger in path:
+                if trigger == "expire":
+                    assert case.deadline is not None
+                    day = max(day, case.deadline + timedelta(days=1))
+                    actor = users.system
+                else:
+                    day = day + timedelta(days=rng.randint(2, 8))
+                    actor = (users.reviewers[i % 2] if trigger in ("approve", "confirm_ban", "send_back")
+                             else inspector)
+                day = min(day, today)
+                try:
+                    result = advance(session=session, district=district, case_id=case.id, actor=actor,
+                                     action=_action(trigger, rng, district), now=_at(day, tz, rng))
+                except TuoyouError as exc:  # e.g. filing refused by the cut-off guard: stop there
+                    _LOGGER.debug("demo case %s stops before %s: %s", case.id, trigger, exc.en)
+                    break
+                case = result.case
+            counts[case.state] = counts.get(case.state, 0) + 1
+            if progress:
+                progress(i + 1, points)
+        session.commit()
+    return counts
+
+
+def _at(day: date, tz: ZoneInfo, rng: random.Random) -> datetime:
+    return datetime.combine(day, time(rng.randint(8, 17), rng.randint(0, 59)), tz).astimezone(UTC)
+
+
+def demo_case_ids(engine: Engine) -> list[int]:
+    with Session(engine) as session:
+        return [c.id for c in session.exec(select(Case)).all() if c.id is not None]

@@ -1,0 +1,37 @@
+"""Notice numbers (文号): unique and gap-free per kind, district and year.
+
+The counter row is incremented with an upsert in the caller's transaction, so a rolled-back
+transition gives its number back and two writers never get the same one.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session
+
+from cases.models import NoticeCounter
+
+
+def next_seq(session: Session, *, district: str, kind: str, year: int) -> int:
+    """Take the next number of (district, kind, year) inside the current transaction."""
+    table = NoticeCounter.__table__  # type: ignore[attr-defined]
+    dialect = session.get_bind().dialect.name
+    ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    stmt = ins.values(district=district, kind=kind, year=year, last=1).on_conflict_do_update(
+        index_elements=["district", "kind", "year"], set_={"last": table.c.last + 1}
+    ).returning(table.c.last)
+    return int(session.execute(stmt).scalar_one())
+
+
+def format_number(prefix: str, year: int, seq: int) -> str:
+    """武清教整〔2026〕12号"""
+    return f"{prefix}〔{year}〕{seq}号"
+
+
+def peek_last(session: Session, *, district: str, kind: str, year: int) -> int:
+    row = session.get(NoticeCounter, (district, kind, year))
+    return row.last if row else 0
+
+
+__all__ = ["format_number", "next_seq", "peek_last", "sa"]

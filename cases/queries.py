@@ -1,0 +1,184 @@
+"""Reading cases as a given user sees them: township scoping, lists, one case with its timeline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from cases.config import District
+from cases.errors import NotFound
+from cases.models import Case, CaseEvent, Inspection, Notice, Point, Township, User
+from workflow.engine import Engine, engine_for
+from workflow.rectification import RECTIFICATION
+
+TOWNSHIP_ROLES = ("inspector", "lead")
+ACTIVE_STATES = ("rectifying", "overdue", "reinspecting", "refused", "enforcement")
+
+
+def rectification_engine() -> Engine:
+    return engine_for(RECTIFICATION)
+
+
+def sees_all(user: User) -> bool:
+    """Reviewers, committee, admins and the system see the whole district."""
+    return user.role not in TOWNSHIP_ROLES
+
+
+def can_see(user: User, case: Case) -> bool:
+    return sees_all(user) or (user.township_id is not None and case.township_id == user.township_id)
+
+
+def case_not_found(case_id: object) -> NotFound:
+    return NotFound(f"案件 {case_id} 不存在或不在您的辖区", f"case {case_id} not found (or not in your township)")
+
+
+def get_case(session: Session, *, user: User, case_id: int, for_update: bool = False) -> Case:
+    """The case, if this user may see it; another township's case is simply not found."""
+    q = select(Case).where(Case.id == case_id)
+    if for_update:
+        q = q.with_for_update()
+    case = session.exec(q).first()
+    if case is None or not can_see(user, case):
+        raise case_not_found(case_id)
+    return case
+
+
+def scoped(q: Any, user: User) -> Any:
+    if not sees_all(user):
+        q = q.where(Case.township_id == (user.township_id or -1))
+    return q
+
+
+def township_by_code(session: Session, code: str) -> Township:
+    t = session.exec(select(Township).where(Township.code == code)).first()
+    if t is None:
+        raise NotFound(f"镇街编码 {code} 不存在", f"no township with code {code}")
+    return t
+
+
+@dataclass(frozen=True)
+class CaseRow:
+    id: int
+    point: str
+    township: str
+    state: str
+    state_zh: str
+    round: int
+    deadline: date | None
+    level: int
+    version: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "point": self.point, "township": self.township, "state": self.state,
+                "state_zh": self.state_zh, "round": self.round,
+                "deadline": self.deadline.isoformat() if self.deadline else None,
+                "escalation_level": self.level, "version": self.version}
+
+
+def list_cases(
+    session: Session,
+    *,
+    user: User,
+    state: str | None = None,
+    township: str | None = None,
+    overdue: bool = False,
+    search: str | None = None,
+    today: date | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[CaseRow]:
+    """Cases this user may see, newest first, filtered."""
+    eng = rectification_engine()
+    q = (
+        select(Case.id, Point.name, Township.name, Case.state, Case.round, Case.deadline,
+               Case.escalation_level, Case.version)
+        .join(Point, col(Point.id) == Case.point_id)
+        .join(Township, col(Township.id) == Case.township_id)
+    )
+    q = scoped(q, user)
+    if state:
+        if state not in {s.name for s in eng.spec.states}:
+            from cases.errors import InvalidInput
+
+            raise InvalidInput(f"没有名为 {state} 的状态", f"no state named {state}",
+                               allowed=[s.name for s in eng.spec.states])
+        q = q.where(Case.state == state)
+    if township:
+        q = q.where(Township.code == township)
+    if overdue:
+        q = q.where(sa.or_(Case.state == "overdue", sa.and_(
+            col(Case.deadline).is_not(None), col(Case.deadline) < (today or date.today()),
+            col(Case.state).notin_(["filed", "converted", "closed", "banned"]))))
+    if search:
+        q = q.where(col(Point.name).contains(search) | col(Point.operator).contains(search)
+                    | col(Point.address).contains(search))
+    q = q.order_by(col(Case.id).desc()).offset(offset)
+    if limit:
+        q = q.limit(limit)
+    return [CaseRow(r[0], r[1], r[2], r[3], eng.state_zh(r[3]), r[4], r[5], r[6], r[7])
+            for r in session.exec(q).all()]  # type: ignore[call-overload]
+
+
+def timeline(session: Session, case_id: int) -> list[CaseEvent]:
+    return list(session.exec(select(CaseEvent).where(CaseEvent.case_id == case_id)
+                             .order_by(col(CaseEvent.seq))).all())
+
+
+def case_detail(session: Session, *, user: User, case_id: int, district: District,
+                today: date | None = None) -> dict[str, Any]:
+    """Everything `case show` and the case page display, as plain data."""
+    eng = rectification_engine()
+    case = get_case(session, user=user, case_id=case_id)
+    point = session.get(Point, case.point_id)
+    town = session.get(Township, case.township_id)
+    assert point is not None and town is not None
+    today = today or date.today()
+    tz = ZoneInfo(district.district.timezone)
+    cal = district.work_calendar()
+    days_left = cal.between(today, case.deadline) if case.deadline else None
+    events = timeline(session, case_id)
+    notices = session.exec(select(Notice).where(Notice.case_id == case_id).order_by(col(Notice.id))).all()
+    last_insp = session.exec(select(Inspection).where(Inspection.case_id == case_id)
+                             .order_by(col(Inspection.id).desc())).first()
+    users = {u.id: u for u in session.exec(select(User).where(
+        col(User.id).in_({e.actor_id for e in events if e.actor_id} | {case.proposer_id or 0}))).all()}
+    proposer = users.get(case.proposer_id) if case.proposer_id else None
+    return {
+        "id": case.id,
+        "version": case.version,
+        "state": case.state,
+        "state_zh": eng.state_zh(case.state),
+        "terminal": eng.spec.state(case.state).terminal,
+        "round": case.round,
+        "round_max": district.rounds.max,
+        "deadline": case.deadline.isoformat() if case.deadline else None,
+        "deadline_kind": case.deadline_kind,
+        "days_left": days_left,
+        "escalation_level": case.escalation_level,
+        "proposer": proposer.name if proposer else None,
+        "proposal_reason": case.proposal_reason,
+        "target": case.target,
+        "point": {
+            "id": point.id, "name": point.name, "address": point.address, "operator": point.operator,
+            "phone": point.phone, "registered_on": point.registered_on.isoformat(), "source": point.source,
+            "township": town.name, "township_code": town.code,
+        },
+        "allowed": eng.allowed(case, user.role, user.id, district.policy(), today),  # type: ignore[arg-type]
+        "last_inspection": ({"at": last_insp.at.isoformat(), "trigger": last_insp.trigger,
+                             "results": last_insp.results, "notes": last_insp.notes}
+                            if last_insp else None),
+        "timeline": [
+            {"seq": e.seq, "at": e.at.astimezone(tz).isoformat(), "actor": e.actor, "role": e.role, "trigger": e.trigger,
+             "trigger_zh": eng.spec.trigger_zh(e.trigger) if e.trigger != "open" else "立案",
+             "from": e.from_state, "to": e.to_state, "to_zh": eng.state_zh(e.to_state),
+             "reason": e.reason, "evidence": e.evidence, "notice": e.notice_number, "hash": e.hash}
+            for e in events
+        ],
+        "notices": [{"number": n.number, "kind": n.kind, "title": n.data.get("title", n.kind),
+                     "issued_on": n.issued_on.isoformat(), "addressee": n.addressee} for n in notices],
+    }
