@@ -248,3 +248,40 @@ class Message(SQLModel, table=True):
     created_at: datetime = _ts()
     sent_at: datetime | None = _ts_null()
     read_at: datetime | None = _ts_null()
+
+
+# == web app (issue #5): browser sessions and uploaded evidence ==============================
+
+
+class WebSession(SQLModel, table=True):
+    """A signed-in browser: the cookie holds a random token, the table only its sha256.
+
+    Signing out deletes the row, so a copied cookie stops working at once. `csrf_token` is
+    the per-session token every form posts back.
+    """
+
+    __tablename__ = "web_session"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(unique=True, max_length=64)
+    user_id: int = Field(foreign_key="app_user.id", index=True)
+    csrf_token: str = Field(max_length=64)
+    created_at: datetime = _ts()
+    expires_at: datetime = _ts()
+    user_agent: str = Field(default="", max_length=200)
+
+
+class Evidence(SQLModel, table=True):
+    """A photo (JPEG/PNG) or PDF uploaded to a case, stored once by its sha256 under the data dir."""
+
+    __table_args__ = (sa.UniqueConstraint("case_id", "sha256", name="uq_evidence_case_sha"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case.id", index=True)
+    sha256: str = Field(max_length=64, index=True)
+    filename: str = Field(default="", max_length=200)  # as uploaded, for display only
+    content_type: str = Field(max_length=32)  # image/jpeg, image/png or application/pdf
+    size: int
+    thumbnail: bool = False  # a JPEG thumbnail sits beside the file
+    uploaded_by: int | None = Field(default=None, foreign_key="app_user.id")
+    uploaded_at: datetime = _ts()

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 09:22:41.151397
+Create Date: 2026-11-23 09:31:08.553270
 """
 
 from collections.abc import Sequence
@@ -131,6 +131,25 @@ def upgrade() -> None:
         batch_op.create_index("ix_case_township_state", ["township_id", "state"], unique=False)
 
     op.create_table(
+        "web_session",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("token_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("csrf_token", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("created_at", cases.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", cases.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("user_agent", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["app_user.id"],
+        ),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("token_hash"),
+    )
+    with op.batch_alter_table("web_session", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_web_session_user_id"), ["user_id"], unique=False)
+
+    op.create_table(
         "case_event",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("case_id", sa.Integer(), nullable=False),
@@ -161,6 +180,32 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("case_event", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_case_event_case_id"), ["case_id"], unique=False)
+
+    op.create_table(
+        "evidence",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("case_id", sa.Integer(), nullable=False),
+        sa.Column("sha256", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("filename", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+        sa.Column("content_type", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+        sa.Column("size", sa.Integer(), nullable=False),
+        sa.Column("thumbnail", sa.Boolean(), nullable=False),
+        sa.Column("uploaded_by", sa.Integer(), nullable=True),
+        sa.Column("uploaded_at", cases.models.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["case_id"],
+            ["case.id"],
+        ),
+        sa.ForeignKeyConstraint(
+            ["uploaded_by"],
+            ["app_user.id"],
+        ),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("case_id", "sha256", name="uq_evidence_case_sha"),
+    )
+    with op.batch_alter_table("evidence", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_evidence_case_id"), ["case_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_evidence_sha256"), ["sha256"], unique=False)
 
     op.create_table(
         "inspection",
@@ -273,10 +318,19 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_inspection_case_id"))
 
     op.drop_table("inspection")
+    with op.batch_alter_table("evidence", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_evidence_sha256"))
+        batch_op.drop_index(batch_op.f("ix_evidence_case_id"))
+
+    op.drop_table("evidence")
     with op.batch_alter_table("case_event", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_case_event_case_id"))
 
     op.drop_table("case_event")
+    with op.batch_alter_table("web_session", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_web_session_user_id"))
+
+    op.drop_table("web_session")
     with op.batch_alter_table("case", schema=None) as batch_op:
         batch_op.drop_index("ix_case_township_state")
         batch_op.drop_index("ix_case_state_deadline")
