@@ -120,7 +120,7 @@ def demo(
 def township_list(db: DbOpt = None, config: ConfigOpt = None, json: JsonOpt = False) -> None:
     """镇街编码和名称 / code and name of each township."""
     ctx = open_context(db, config)
-    with Session(ctx.engine) as s:
+    with Session(ctx.engine, expire_on_commit=False) as s:
         rows = [{"code": t.code, "name": t.name} for t in s.exec(select(Township).order_by(col(Township.code))).all()]
     if json:
         return print_json(rows)
@@ -144,7 +144,7 @@ def user_add(
 ) -> None:
     """添加用户 / add a user."""
     ctx = open_context(db, config)
-    with Session(ctx.engine) as s:
+    with Session(ctx.engine, expire_on_commit=False) as s:
         u = add_user(s, name=name, role=role, township_code=township, password=password, email=email,
                      display_name=display_name)
     typer.echo(f"已添加用户 {u.name}（{role}）/ user added")
@@ -155,7 +155,7 @@ def user_add(
 def user_list(db: DbOpt = None, config: ConfigOpt = None, json: JsonOpt = False) -> None:
     """用户列表 / list users."""
     ctx = open_context(db, config)
-    with Session(ctx.engine) as s:
+    with Session(ctx.engine, expire_on_commit=False) as s:
         towns = {t.id: t.code for t in s.exec(select(Township)).all()}
         rows = [{"name": u.name, "display_name": u.display_name, "role": u.role,
                  "township": towns.get(u.township_id) if u.township_id else None, "email": u.email,
@@ -174,7 +174,7 @@ def user_list(db: DbOpt = None, config: ConfigOpt = None, json: JsonOpt = False)
 def user_token(name: str, db: DbOpt = None, config: ConfigOpt = None) -> None:
     """为用户生成 API 令牌（旧令牌失效）/ print a new API token for NAME."""
     ctx = open_context(db, config)
-    with Session(ctx.engine) as s:
+    with Session(ctx.engine, expire_on_commit=False) as s:
         typer.echo(issue_token(s, get_user(s, name)))
 
 
@@ -236,7 +236,7 @@ def case_list(
 ) -> None:
     """案件列表 / list cases."""
     ctx = open_context(db, config)
-    with Session(ctx.engine) as s:
+    with Session(ctx.engine, expire_on_commit=False) as s:
         viewer = get_user(s, as_user) if as_user else User(name="cli", role="admin")
         today = local_today(ctx.district, datetime.now(UTC))
         rows = list_cases(s, user=viewer, state=state, township=township, overdue=overdue, today=today)
@@ -261,7 +261,7 @@ def case_show(
 ) -> None:
     """案件详情：状态、期限、轮次、督办级别、时间线、可执行操作 / show one case."""
     ctx = open_context(db, config)
-    with Session(ctx.engine) as s:
+    with Session(ctx.engine, expire_on_commit=False) as s:
         viewer = get_user(s, as_user) if as_user else User(name="cli", role="admin")
         d = case_detail(s, user=viewer, case_id=case_id, district=ctx.district,
                         today=local_today(ctx.district, datetime.now(UTC)))
@@ -337,7 +337,7 @@ def audit_verify(
 ) -> None:
     """核验审计哈希链，全部完好时退出码为 0 / exit 0 when every hash chain is intact."""
     ctx = open_context(db, config)
-    with Session(ctx.engine) as s:
+    with Session(ctx.engine, expire_on_commit=False) as s:
         breaks = audit.verify(s, case_id)
     if not breaks:
         typer.echo("审计链完好 / every hash chain is intact")

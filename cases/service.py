@@ -103,49 +103,50 @@ def advance(
                 f"case {case_id} changed meanwhile (version {case.version}, you had {action.expected_version}); "
                 "reload and retry",
             )
-        spec = eng.transition(action.trigger, case.state)
-        _check_items(district, action, spec.inspection if spec else True)
-        request = Request(
-            trigger=action.trigger, role=actor.role, actor_id=actor.id, reason=action.reason,
-            failed=frozenset(action.failed), major=frozenset(action.major), target=action.target,
-            today=today,
-        )
-        old_deadline = (case.deadline, case.deadline_kind)
-        step = eng.fire(case, request, policy, district.work_calendar())  # type: ignore[arg-type]
-        if (case.deadline, case.deadline_kind) != old_deadline:
-            case.escalation_level = 0
-            case.deadline_set_on = today if step.spec.deadline not in NO_NEW_DEADLINE else case.deadline_set_on
-        if step.spec.proposes:
-            case.proposal_reason = action.reason
-            if action.target:
-                case.target = action.target
-        case.updated_at = now
-        event = CaseEvent(
-            case_id=case_id, actor_id=actor.id, actor=actor.name, role=actor.role, trigger=action.trigger,
-            from_state=step.source, to_state=step.dest, reason=action.reason,
-            evidence=list(action.evidence), at=now, prev_hash="", hash="",
-            data={k: v for k, v in {
-                "failed": sorted(action.failed), "major": sorted(action.major), "target": action.target,
-                "round": case.round, "deadline": case.deadline.isoformat() if case.deadline else None,
-                **action.data,
-            }.items() if v not in (None, "", [])},
-        )
-        inspection = None
-        if step.spec.inspection:
-            results = {c.code: "pass" for c in district.checklist}
-            results.update({c: "fail" for c in action.failed})
-            results.update({c: "major" for c in action.major})
-            inspection = Inspection(case_id=case_id, inspector_id=actor.id, trigger=action.trigger,
-                                    round=case.round, results=results, notes=dict(action.notes), at=now)
-            session.add(inspection)
-        notices: list[Notice] = []
-        if step.notice is not None:
-            notices.append(_issue_notice(session, district, case, step.notice, actor, action, today))
-            event.notice_number = notices[0].number
-        audit.chain(case, event)
-        session.add(case)
-        session.add(event)
-        session.flush()
+        with session.no_autoflush:
+            spec = eng.transition(action.trigger, case.state)
+            _check_items(district, action, spec.inspection if spec else True)
+            request = Request(
+                trigger=action.trigger, role=actor.role, actor_id=actor.id, reason=action.reason,
+                failed=frozenset(action.failed), major=frozenset(action.major), target=action.target,
+                today=today,
+            )
+            old_deadline = (case.deadline, case.deadline_kind)
+            step = eng.fire(case, request, policy, district.work_calendar())  # type: ignore[arg-type]
+            if (case.deadline, case.deadline_kind) != old_deadline:
+                case.escalation_level = 0
+                case.deadline_set_on = today if step.spec.deadline not in NO_NEW_DEADLINE else case.deadline_set_on
+            if step.spec.proposes:
+                case.proposal_reason = action.reason
+                if action.target:
+                    case.target = action.target
+            case.updated_at = now
+            event = CaseEvent(
+                case_id=case_id, actor_id=actor.id, actor=actor.name, role=actor.role, trigger=action.trigger,
+                from_state=step.source, to_state=step.dest, reason=action.reason,
+                evidence=list(action.evidence), at=now, prev_hash="", hash="",
+                data={k: v for k, v in {
+                    "failed": sorted(action.failed), "major": sorted(action.major), "target": action.target,
+                    "round": case.round, "deadline": case.deadline.isoformat() if case.deadline else None,
+                    **action.data,
+                }.items() if v not in (None, "", [])},
+            )
+            inspection = None
+            if step.spec.inspection:
+                results = {c.code: "pass" for c in district.checklist}
+                results.update({c: "fail" for c in action.failed})
+                results.update({c: "major" for c in action.major})
+                inspection = Inspection(case_id=case_id, inspector_id=actor.id, trigger=action.trigger,
+                                        round=case.round, results=results, notes=dict(action.notes), at=now)
+                session.add(inspection)
+            notices: list[Notice] = []
+            if step.notice is not None:
+                notices.append(_issue_notice(session, district, case, step.notice, actor, action, today))
+                event.notice_number = notices[0].number
+            audit.chain(case, event)
+            session.add(case)
+            session.add(event)
+        session.flush()  # one UPDATE of the case, guarded by its version
         for n in notices:
             n.event_id = event.id
         _notify(session, district, case, step, event, actor, now)

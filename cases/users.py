@@ -72,6 +72,7 @@ def add_user(
                 email=email, password_hash=hash_password(password) if password else "")
     session.add(user)
     session.commit()
+    session.refresh(user)
     return user
 
 
