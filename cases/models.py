@@ -285,3 +285,56 @@ class Evidence(SQLModel, table=True):
     thumbnail: bool = False  # a JPEG thumbnail sits beside the file
     uploaded_by: int | None = Field(default=None, foreign_key="app_user.id")
     uploaded_at: datetime = _ts()
+
+
+# == scheduler (issue #3): reminder and escalation claims =====================================
+
+
+class Escalation(SQLModel, table=True):
+    """One rung of the supervision ladder taken by one case for one missed deadline.
+
+    The unique key (case, deadline, kind, level) is the claim: it is inserted in the same
+    transaction as the supervision notice, the audit event and the notifications, so each
+    rung is taken exactly once, however often or however many schedulers sweep.
+    `kind` is the missed deadline's kind (`rectification`, …, `approval`).
+    """
+
+    __table_args__ = (sa.UniqueConstraint("case_id", "deadline", "kind", "level", name="uq_escalation_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case.id")
+    deadline: date
+    kind: str = Field(max_length=16)
+    level: int
+    state: str = Field(max_length=32)  # the case's state when it escalated
+    overdue_days: int = 0  # working days past the deadline when it escalated
+    notice_number: str = Field(default="", max_length=64)
+    event_id: int | None = None
+    done_on: date  # local date
+    done_at: datetime = _ts()
+
+
+class Reminder(SQLModel, table=True):
+    """One reminder sent `days_before` working days before one deadline of one case (exactly once)."""
+
+    __table_args__ = (
+        sa.UniqueConstraint("case_id", "deadline", "kind", "days_before", name="uq_reminder_key"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case.id")
+    deadline: date
+    kind: str = Field(max_length=16)
+    days_before: int
+    sent_on: date  # local date
+    created_at: datetime = _ts()
+
+
+# The ladder sweep asks "which cases in these states sit at level L with a deadline before D?":
+# one index range per (state, level), so its cost follows what is due, not how many cases rot at level 3.
+sa.Index(
+    "ix_case_state_level_deadline",
+    Case.__table__.c.state,  # type: ignore[attr-defined]
+    Case.__table__.c.escalation_level,  # type: ignore[attr-defined]
+    Case.__table__.c.deadline,  # type: ignore[attr-defined]
+)
