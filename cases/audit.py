@@ -9,9 +9,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from dataclasses import dataclass
-from datetime import UTC
-from typing import Any
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
@@ -23,7 +23,60 @@ _LOGGER = logging.getLogger(__name__)
 GENESIS = "0" * 64
 
 
-def event_hash(ev: CaseEvent) -> str:
+class EventLike(Protocol):
+    case_id: int
+    seq: int
+    at: datetime
+    actor_id: int | None
+    actor: str
+    role: str
+    trigger: str
+    from_state: str
+    to_state: str
+    reason: str
+    evidence: list[str]
+    notice_number: str
+    data: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+
+class ChainHead(Protocol):
+    last_seq: int
+    last_hash: str
+
+
+@dataclass
+class NewEvent:
+    """An audit event being written (the `case_event` row's columns, before it has an id)."""
+
+    case_id: int
+    actor_id: int | None
+    actor: str
+    role: str
+    trigger: str
+    from_state: str
+    to_state: str
+    at: datetime
+    reason: str = ""
+    evidence: list[str] = field(default_factory=list)
+    notice_number: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
+    seq: int = 0
+    prev_hash: str = ""
+    hash: str = ""
+    id: int | None = None
+
+    def values(self) -> dict[str, Any]:
+        """Column values for the INSERT."""
+        return {"case_id": self.case_id, "seq": self.seq, "at": self.at, "actor_id": self.actor_id,
+                "actor": self.actor, "role": self.role, "trigger": self.trigger, "from_state": self.from_state,
+                "to_state": self.to_state, "reason": self.reason, "evidence": self.evidence,
+                "notice_number": self.notice_number, "data": self.data, "prev_hash": self.prev_hash,
+                "hash": self.hash}
+
+
+def event_hash(ev: EventLike) -> str:
     at = ev.at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     content: dict[str, Any] = {
         "case_id": ev.case_id,
@@ -45,7 +98,7 @@ def event_hash(ev: CaseEvent) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def chain(case: Case, ev: CaseEvent) -> CaseEvent:
+def chain(case: ChainHead, ev: NewEvent) -> NewEvent:
     """Link `ev` after the case's last event and seal it; updates the case's chain head."""
     ev.seq = case.last_seq + 1
     ev.prev_hash = case.last_hash or GENESIS

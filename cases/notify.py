@@ -20,14 +20,22 @@ from cases.models import Message, User, utcnow
 _LOGGER = logging.getLogger(__name__)
 
 
+_MESSAGE = Message.__table__  # type: ignore[attr-defined]
+_INSERT_IGNORE = {
+    pg: (postgresql.insert if pg else sqlite.insert)(_MESSAGE).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    for pg in (False, True)
+}
+
+
 def _insert_ignore(session: Session, rows: list[dict[str, object]]) -> int:
     if not rows:
         return 0
-    table = Message.__table__  # type: ignore[attr-defined]
-    dialect = session.get_bind().dialect.name
-    ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
-    result = session.execute(ins.values(rows).on_conflict_do_nothing(index_elements=["dedupe_key"]))
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    conn = session.connection()
+    stmt = _INSERT_IGNORE[conn.dialect.name == "postgresql"]
+    for row in rows:  # executemany needs the same keys in every row
+        row.setdefault("read_at", None)
+        row.setdefault("sent_at", None)
+    return int(conn.execute(stmt, rows).rowcount or 0)
 
 
 def enqueue(
@@ -67,10 +75,39 @@ def enqueue(
     return n
 
 
+_USER = User.__table__  # type: ignore[attr-defined]
+_PEOPLE = sa.select(_USER.c.id, _USER.c.name, _USER.c.email, _USER.c.role, _USER.c.township_id).where(
+    _USER.c.role.in_(sa.bindparam("roles", expanding=True)),
+    _USER.c.active.is_(True),
+    sa.or_(sa.bindparam("town", type_=sa.Integer).is_(None), _USER.c.township_id.is_(None),
+           _USER.c.township_id == sa.bindparam("town", type_=sa.Integer),
+           _USER.c.role.not_in(["inspector", "lead"])),
+).order_by(_USER.c.id)
+
+
 def people(session: Session, *, roles: Iterable[str], township_id: int | None = None) -> list[User]:
-    """Active users with one of `roles`; township roles limited to `township_id` when given."""
-    q = select(User).where(sa.column("role").in_(list(roles)), User.active == True)  # noqa: E712
-    users = list(session.exec(q).all())
-    if township_id is not None:
-        users = [u for u in users if u.township_id in (None, township_id) or u.role not in ("inspector", "lead")]
-    return users
+    """Active users with one of `roles`; township roles limited to `township_id` when given.
+
+    The users are read-only snapshots (enough to address messages), not session-bound rows.
+    """
+    rows = session.connection().execute(_PEOPLE, {"roles": list(roles), "town": township_id}).mappings()
+    return [User.model_construct(**r) for r in rows]
+
+def inbox(session: Session, *, user_id: int, unread_only: bool = False, limit: int = 50) -> list[Message]:
+    """A user's in-app messages, newest first."""
+    q = select(Message).where(Message.user_id == user_id, Message.channel == "inbox")
+    if unread_only:
+        q = q.where(Message.status == "unread")
+    return list(session.exec(q.order_by(sa.desc(Message.id)).limit(limit)).all())  # type: ignore[arg-type]
+
+
+def mark_read(session: Session, *, user_id: int, ids: Iterable[int] | None = None,
+              now: datetime | None = None) -> int:
+    """Mark a user's inbox messages read (all unread ones when `ids` is None); commits."""
+    table = Message.__table__  # type: ignore[attr-defined]
+    stmt = table.update().where(table.c.user_id == user_id, table.c.channel == "inbox", table.c.status == "unread")
+    if ids is not None:
+        stmt = stmt.where(table.c.id.in_(list(ids)))
+    result = session.execute(stmt.values(status="read", read_at=now or utcnow()))
+    session.commit()
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

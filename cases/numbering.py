@@ -12,16 +12,20 @@ from sqlmodel import Session
 
 from cases.models import NoticeCounter
 
+_COUNTER = NoticeCounter.__table__  # type: ignore[attr-defined]
+_NEXT = {
+    pg: (postgresql.insert if pg else sqlite.insert)(_COUNTER)
+    .on_conflict_do_update(index_elements=["district", "kind", "year"], set_={"last": _COUNTER.c.last + 1})
+    .returning(_COUNTER.c.last)
+    for pg in (False, True)
+}
+
 
 def next_seq(session: Session, *, district: str, kind: str, year: int) -> int:
     """Take the next number of (district, kind, year) inside the current transaction."""
-    table = NoticeCounter.__table__  # type: ignore[attr-defined]
-    dialect = session.get_bind().dialect.name
-    ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
-    stmt = ins.values(district=district, kind=kind, year=year, last=1).on_conflict_do_update(
-        index_elements=["district", "kind", "year"], set_={"last": table.c.last + 1}
-    ).returning(table.c.last)
-    return int(session.execute(stmt).scalar_one())
+    conn = session.connection()
+    stmt = _NEXT[conn.dialect.name == "postgresql"]
+    return int(conn.execute(stmt, {"district": district, "kind": kind, "year": year, "last": 1}).scalar_one())
 
 
 def format_number(prefix: str, year: int, seq: int) -> str:

@@ -54,8 +54,13 @@ def scoped(q: Any, user: User) -> Any:
     return q
 
 
+_TOWNSHIP = Township.__table__  # type: ignore[attr-defined]
+_TOWNSHIP_BY_CODE = sa.select(_TOWNSHIP).where(_TOWNSHIP.c.code == sa.bindparam("code"))
+
+
 def township_by_code(session: Session, code: str) -> Township:
-    t = session.exec(select(Township).where(Township.code == code)).first()
+    row = session.connection().execute(_TOWNSHIP_BY_CODE, {"code": code}).mappings().first()
+    t = Township.model_construct(**row) if row else None
     if t is None:
         raise NotFound(f"镇街编码 {code} 不存在", f"no township with code {code}")
     return t

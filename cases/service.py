@@ -10,11 +10,13 @@ Web, CLI and scheduler all call it; none of them writes a state column.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session
@@ -24,7 +26,7 @@ from cases.config import District
 from cases.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from cases.models import Case, CaseEvent, Inspection, Notice, Point, Township, User, utcnow
 from cases.numbering import format_number, next_seq
-from cases.queries import get_case, rectification_engine, township_by_code
+from cases.queries import case_not_found, rectification_engine, sees_all, township_by_code
 from workflow.engine import Step
 from workflow.notices import NoticeKind
 from workflow.spec import DeadlineRule, Request, Role
@@ -53,8 +55,8 @@ class Action:
 
 @dataclass(frozen=True)
 class Result:
-    case: Case
-    event: CaseEvent
+    case: WorkingCase
+    event: audit.NewEvent
     step: Step
     notices: list[Notice]
 
@@ -81,6 +83,50 @@ def _check_items(district: District, action: Action, inspection: bool) -> None:
                            f"an item cannot be both --fail and --major: {', '.join(sorted(both))}")
 
 
+CASE = Case.__table__  # type: ignore[attr-defined]
+EVENT = CaseEvent.__table__  # type: ignore[attr-defined]
+INSPECTION = Inspection.__table__  # type: ignore[attr-defined]
+NOTICE = Notice.__table__  # type: ignore[attr-defined]
+
+
+_LOAD_CASE = sa.select(CASE).where(CASE.c.id == sa.bindparam("case_id")).with_for_update()
+_INSERT_EVENT = EVENT.insert().returning(EVENT.c.id)
+_INSERT_NOTICE = NOTICE.insert().returning(NOTICE.c.id)
+_NOTICE_EVENT = NOTICE.update().where(NOTICE.c.id == sa.bindparam("_id"))
+_UPDATE_CASE = CASE.update().where(CASE.c.id == sa.bindparam("_id"), CASE.c.version == sa.bindparam("_version"))
+
+
+class WorkingCase:
+    """A case row read for one transaction: plain attributes the engine may change cheaply.
+
+    The service writes back only the columns that changed, with `WHERE version = <read>`.
+    """
+
+    def __init__(self, row: Mapping[str, Any]) -> None:
+        self.__dict__.update(row)
+        self._original = dict(row)
+
+    def __getattr__(self, name: str) -> Any:  # only for type checkers: columns are set in __init__
+        raise AttributeError(name)
+
+    def changes(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if not k.startswith("_") and self._original.get(k) != v}
+
+    def point_and_township(self, session: Session) -> tuple[Point, Township]:
+        """The case's point and township, read once per transaction."""
+        if "_point" not in self.__dict__:
+            self._point = point_and_township(session, self.point_id)
+        return self._point  # type: ignore[no-any-return]
+
+
+def load_case(session: Session, *, user: User, case_id: int) -> WorkingCase:
+    """Read the case for changing it: row-locked where the database can, scoped to the user."""
+    row = session.connection().execute(_LOAD_CASE, {"case_id": case_id}).mappings().first()
+    if row is None or not (sees_all(user) or (user.township_id is not None and row["township_id"] == user.township_id)):
+        raise case_not_found(case_id)
+    return WorkingCase(row)
+
+
 def advance(
     *,
     session: Session,
@@ -95,60 +141,66 @@ def advance(
     today = local_today(district, now)
     eng = rectification_engine()
     policy = district.policy()
+    conn = session.connection()
     try:
-        case = get_case(session, user=actor, case_id=case_id, for_update=True)
+        case = load_case(session, user=actor, case_id=case_id)
         if action.expected_version is not None and case.version != action.expected_version:
             raise Conflict(
-                f"案件 {case_id} 已被他人修改（版本 {case.version}，您看到的是 {action.expected_version}），请刷新后重试",
+                f"案件 {case_id} 已被他人修改（版本 {case.version}，您看到的是 {action.expected_version}），"
+                "请刷新后重试",
                 f"case {case_id} changed meanwhile (version {case.version}, you had {action.expected_version}); "
                 "reload and retry",
             )
-        with session.no_autoflush:
-            spec = eng.transition(action.trigger, case.state)
-            _check_items(district, action, spec.inspection if spec else True)
-            request = Request(
-                trigger=action.trigger, role=actor.role, actor_id=actor.id, reason=action.reason,
-                failed=frozenset(action.failed), major=frozenset(action.major), target=action.target,
-                today=today,
-            )
-            old_deadline = (case.deadline, case.deadline_kind)
-            step = eng.fire(case, request, policy, district.work_calendar())  # type: ignore[arg-type]
-            if (case.deadline, case.deadline_kind) != old_deadline:
-                case.escalation_level = 0
-                case.deadline_set_on = today if step.spec.deadline not in NO_NEW_DEADLINE else case.deadline_set_on
-            if step.spec.proposes:
-                case.proposal_reason = action.reason
-                if action.target:
-                    case.target = action.target
-            case.updated_at = now
-            event = CaseEvent(
-                case_id=case_id, actor_id=actor.id, actor=actor.name, role=actor.role, trigger=action.trigger,
-                from_state=step.source, to_state=step.dest, reason=action.reason,
-                evidence=list(action.evidence), at=now, prev_hash="", hash="",
-                data={k: v for k, v in {
-                    "failed": sorted(action.failed), "major": sorted(action.major), "target": action.target,
-                    "round": case.round, "deadline": case.deadline.isoformat() if case.deadline else None,
-                    **action.data,
-                }.items() if v not in (None, "", [])},
-            )
-            inspection = None
-            if step.spec.inspection:
-                results = {c.code: "pass" for c in district.checklist}
-                results.update({c: "fail" for c in action.failed})
-                results.update({c: "major" for c in action.major})
-                inspection = Inspection(case_id=case_id, inspector_id=actor.id, trigger=action.trigger,
-                                        round=case.round, results=results, notes=dict(action.notes), at=now)
-                session.add(inspection)
-            notices: list[Notice] = []
-            if step.notice is not None:
-                notices.append(_issue_notice(session, district, case, step.notice, actor, action, today))
-                event.notice_number = notices[0].number
-            audit.chain(case, event)
-            session.add(case)
-            session.add(event)
-        session.flush()  # one UPDATE of the case, guarded by its version
-        for n in notices:
-            n.event_id = event.id
+        spec = eng.transition(action.trigger, case.state)
+        _check_items(district, action, spec.inspection if spec else True)
+        request = Request(
+            trigger=action.trigger, role=actor.role, actor_id=actor.id, reason=action.reason,
+            failed=frozenset(action.failed), major=frozenset(action.major), target=action.target,
+            today=today,
+        )
+        old_deadline = (case.deadline, case.deadline_kind)
+        step = eng.fire(case, request, policy, district.work_calendar())  # type: ignore[arg-type]
+        if (case.deadline, case.deadline_kind) != old_deadline:
+            case.escalation_level = 0
+            if step.spec.deadline not in NO_NEW_DEADLINE:
+                case.deadline_set_on = today
+        if step.spec.proposes:
+            case.proposal_reason = action.reason
+            if action.target:
+                case.target = action.target
+        case.updated_at = now
+        if step.spec.inspection:
+            results = {c.code: "pass" for c in district.checklist}
+            results.update({c: "fail" for c in action.failed})
+            results.update({c: "major" for c in action.major})
+            conn.execute(INSPECTION.insert(), {
+                "case_id": case_id, "inspector_id": actor.id, "trigger": action.trigger, "round": case.round,
+                "results": results, "notes": dict(action.notes), "at": now})
+        notices: list[Notice] = []
+        if step.notice is not None:
+            notices.append(_issue_notice(session, district, case, step.notice, actor, action, today))
+        event = audit.NewEvent(
+            case_id=case_id, actor_id=actor.id, actor=actor.name, role=actor.role, trigger=action.trigger,
+            from_state=step.source, to_state=step.dest, reason=action.reason,
+            evidence=list(action.evidence), at=now, notice_number=notices[0].number if notices else "",
+            data={k: v for k, v in {
+                "failed": sorted(action.failed), "major": sorted(action.major), "target": action.target,
+                "round": case.round, "deadline": case.deadline.isoformat() if case.deadline else None,
+                **action.data,
+            }.items() if v not in (None, "", [])},
+        )
+        audit.chain(case, event)
+        event.id = conn.execute(_INSERT_EVENT, event.values()).scalar_one()
+        if notices:
+            conn.execute(_NOTICE_EVENT, {"_id": notices[0].id, "event_id": event.id})
+            notices = [Notice.model_construct(**{**{f: getattr(n, f) for f in Notice.model_fields},
+                                                 "event_id": event.id}) for n in notices]
+        changes = case.changes()
+        changes["version"] = case.version + 1
+        updated = conn.execute(_UPDATE_CASE, {**changes, "_id": case_id, "_version": case.version})
+        if updated.rowcount != 1:
+            raise StaleDataError(f"case {case_id} version {case.version} is stale")
+        case.version += 1
         _notify(session, district, case, step, event, actor, now)
         session.commit()
     except (StaleDataError, IntegrityError) as exc:
@@ -171,21 +223,37 @@ def advance(
 # -- notices ---------------------------------------------------------------------------------
 
 
-def _issue_notice(session: Session, district: District, case: Case, kind: NoticeKind, actor: User,
+def _issue_notice(session: Session, district: District, case: WorkingCase, kind: NoticeKind, actor: User,
                   action: Action, today: date, **extra: Any) -> Notice:
-    point = session.get(Point, case.point_id)
-    town = session.get(Township, case.township_id)
-    assert point is not None and town is not None
+    point, town = case.point_and_township(session)
     return issue_notice(session, district, case=case, point=point, township=town, kind=kind,
                         actor_name=actor.display_name or actor.name, reason=action.reason,
                         failed=action.failed, major=action.major, notes=action.notes, today=today, **extra)
+
+
+POINT, TOWNSHIP = Point.__table__, Township.__table__  # type: ignore[attr-defined]
+_INSERT_POINT = POINT.insert().returning(POINT.c.id)
+_INSERT_CASE = CASE.insert().returning(CASE.c.id)
+_POINT_AND_TOWN = (
+    sa.select(POINT, TOWNSHIP.c.code.label("t_code"), TOWNSHIP.c.name.label("t_name"))
+    .join(TOWNSHIP, TOWNSHIP.c.id == POINT.c.township_id)
+    .where(POINT.c.id == sa.bindparam("point_id"))
+)
+
+
+def point_and_township(session: Session, point_id: int) -> tuple[Point, Township]:
+    """The point and its township, read lightly (no identity map) for notices and messages."""
+    row = session.connection().execute(_POINT_AND_TOWN, {"point_id": point_id}).mappings().one()
+    point = Point.model_construct(**{c.name: row[c.name] for c in POINT.columns})
+    town = Township.model_construct(id=row["township_id"], code=row["t_code"], name=row["t_name"])
+    return point, town
 
 
 def issue_notice(
     session: Session,
     district: District,
     *,
-    case: Case,
+    case: Case | WorkingCase,
     point: Point,
     township: Township,
     kind: NoticeKind,
@@ -245,43 +313,42 @@ def issue_notice(
         "contact": info.contact,
         **extra,
     }
-    notice = Notice(number=number, district=info.code, kind=kind.value, year=year, seq=seq, case_id=case.id,
-                    addressee=addressee, issuer=info.bureau, data=data, issued_on=today)
-    session.add(notice)
-    return notice
+    values = {"number": number, "district": info.code, "kind": kind.value, "year": year, "seq": seq,
+              "case_id": case.id, "addressee": addressee, "issuer": info.bureau, "data": data, "issued_on": today,
+              "content_hash": "", "verify_code": "", "pdf_sha256": "", "pdf_path": "", "created_at": utcnow()}
+    notice_id = session.connection().execute(_INSERT_NOTICE, values).scalar_one()
+    return Notice.model_construct(id=notice_id, event_id=None, **values)
 
 
 # -- notifications ---------------------------------------------------------------------------
 
 
-def _notify(session: Session, district: District, case: Case, step: Step, event: CaseEvent, actor: User,
+def _notify(session: Session, district: District, case: WorkingCase, step: Step, event: audit.NewEvent, actor: User,
             now: datetime) -> None:
     """Tell the people who must act next (in the same transaction as the event)."""
     eng = rectification_engine()
-    point = session.get(Point, case.point_id)
-    name = point.name if point else f"案件 {case.id}"
-    key = f"event:{case.id}:{event.seq}"
+    if eng.spec.state(step.dest).proposal:
+        roles, town, todo = ["reviewer"], None, f"请在 {case.deadline or '期限内'} 前审核。"
+    elif step.trigger == "suspend":
+        roles, town = ["reviewer", "lead"], case.township_id
+        todo = "因存在重大安全隐患已责令停止办园，请区教育局及时审查。"
+    elif step.trigger in ("approve", "send_back"):
+        roles, town, todo = ["inspector"], case.township_id, "请按区教育局的决定继续办理。"
+    else:
+        return
+    recipients = [u for u in notify.people(session, roles=roles, township_id=town) if u.id != actor.id]
+    if not recipients:
+        return
+    point, _town = case.point_and_township(session)
     dest_zh = eng.state_zh(step.dest)
     deadline = f"，期限 {case.deadline.isoformat()}" if case.deadline else ""
-    subject = f"【{dest_zh}】{name}"
-    body = (f"{name}（案件 {case.id}）：{actor.display_name or actor.name}执行「{step.spec.zh}」，"
+    body = (f"{point.name}（案件 {case.id}）：{actor.display_name or actor.name}执行「{step.spec.zh}」，"
             f"状态由「{eng.state_zh(step.source)}」变为「{dest_zh}」{deadline}。")
     if event.reason:
         body += f"理由：{event.reason}。"
-    recipients: list[User] = []
-    if eng.spec.state(step.dest).proposal:
-        recipients = notify.people(session, roles=["reviewer"])
-        body += f"请在 {case.deadline.isoformat() if case.deadline else '期限内'} 前审核。"
-    elif step.trigger == "suspend":
-        recipients = notify.people(session, roles=["reviewer", "lead"], township_id=case.township_id)
-        body += "因存在重大安全隐患已责令停止办园，请区教育局及时审查。"
-    if step.trigger in ("approve", "send_back"):
-        # the inspectors of the township learn the bureau's decision
-        recipients = notify.people(session, roles=["inspector"], township_id=case.township_id)
-    recipients = [u for u in recipients if u.id != actor.id]
-    if recipients:
-        notify.enqueue(session, users=recipients, subject=subject, body=body, key=key, case_id=case.id,
-                       webhook=district.webhook.enabled and step.trigger == "suspend", now=now)
+    notify.enqueue(session, users=recipients, subject=f"【{dest_zh}】{point.name}", body=body + todo,
+                   key=f"event:{case.id}:{event.seq}", case_id=case.id,
+                   webhook=district.webhook.enabled and step.trigger == "suspend", now=now)
 
 
 # -- opening cases ---------------------------------------------------------------------------
@@ -300,7 +367,7 @@ def open_case(
     registered_on: date | None = None,
     source: str = "registry",
     now: datetime | None = None,
-) -> Case:
+) -> WorkingCase:
     """Register a point and open its case (state `registered`), with the first audit event."""
     now = now or utcnow()
     today = local_today(district, now)
@@ -317,22 +384,27 @@ def open_case(
     registered_on = registered_on or today
     if registered_on > today:
         raise InvalidInput("登记日期不能晚于今天", "registered-on date cannot be in the future")
+    conn = session.connection()
     try:
-        point = Point(name=name.strip(), township_id=town.id, address=address.strip(),  # type: ignore[arg-type]
-                      operator=operator.strip(), phone=phone.strip(), registered_on=registered_on,
-                      source=source, created_at=now)
-        session.add(point)
-        session.flush()
-        case = Case(point_id=point.id, township_id=town.id, registered_on=registered_on,  # type: ignore[arg-type]
-                    opened_at=now, updated_at=now)
-        session.add(case)
-        session.flush()
-        assert case.id is not None
-        ev = CaseEvent(case_id=case.id, actor_id=actor.id, actor=actor.name, role=actor.role, trigger="open",
-                       from_state="", to_state=case.state, reason="", at=now, prev_hash="", hash="",
-                       data={"point": point.name, "source": source, "registered_on": registered_on.isoformat()})
+        point_id = conn.execute(_INSERT_POINT, {
+            "name": name.strip(), "township_id": town.id, "address": address.strip(), "operator": operator.strip(),
+            "phone": phone.strip(), "registered_on": registered_on, "source": source, "created_at": now,
+        }).scalar_one()
+        case_id = conn.execute(_INSERT_CASE, {
+            "point_id": point_id, "township_id": town.id, "workflow": "rectification", "state": "registered",
+            "version": 1, "round": 0, "escalation_level": 0, "return_stack": "", "proposal_reason": "", "target": "",
+            "registered_on": registered_on, "last_seq": 0, "last_hash": "", "opened_at": now, "updated_at": now,
+        }).scalar_one()
+        case = load_case(session, user=actor, case_id=case_id)
+        ev = audit.NewEvent(
+            case_id=case_id, actor_id=actor.id, actor=actor.name, role=actor.role, trigger="open", from_state="",
+            to_state="registered", at=now,
+            data={"point": name.strip(), "source": source, "registered_on": registered_on.isoformat()})
         audit.chain(case, ev)
-        session.add(ev)
+        conn.execute(_INSERT_EVENT, ev.values())
+        conn.execute(_UPDATE_CASE, {"last_seq": case.last_seq, "last_hash": case.last_hash, "version": 2,
+                                    "_id": case_id, "_version": 1})
+        case.version = 2
         session.commit()
     except BaseException:
         session.rollback()

@@ -10,12 +10,25 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import lru_cache
 from typing import Literal
 
 import chinese_calendar
 
 _LOGGER = logging.getLogger(__name__)
 _WARNED_YEARS: set[int] = set()
+
+
+@lru_cache(maxsize=8192)
+def _official_workday(day: date) -> bool:
+    try:
+        return bool(chinese_calendar.is_workday(day))
+    except NotImplementedError:
+        if day.year not in _WARNED_YEARS:
+            _WARNED_YEARS.add(day.year)
+            _LOGGER.warning("official calendar for %s unknown: counting weekends only plus config overrides",
+                            day.year)
+        return day.weekday() < 5
 
 
 @dataclass(frozen=True)
@@ -31,16 +44,7 @@ class WorkCalendar:
             return True
         if day in self.extra_holidays:
             return False
-        try:
-            return bool(chinese_calendar.is_workday(day))
-        except NotImplementedError:
-            if day.year not in _WARNED_YEARS:
-                _WARNED_YEARS.add(day.year)
-                _LOGGER.warning(
-                    "official calendar for %s unknown: counting weekends only plus config overrides",
-                    day.year,
-                )
-            return day.weekday() < 5
+        return _official_workday(day)
 
     def add(self, start: date, days: int) -> date:
         """The day `days` (working) days after `start`; `start` itself does not count."""

@@ -67,10 +67,10 @@ def test_lost_update_is_caught_at_write_time(engine: sa.Engine, district: Distri
         pytest.skip("PostgreSQL serialises through SELECT … FOR UPDATE; covered by the threaded race")
     case = driver.open()
     driver.do(case, "start_review")
-    original = service.get_case
+    original = service.load_case
     fired = False
 
-    def get_case_then_interfere(session: Session, **kw: Any) -> Case:
+    def get_case_then_interfere(session: Session, **kw: Any) -> service.WorkingCase:
         nonlocal fired
         loaded = original(session, **kw)
         if not fired:
@@ -81,7 +81,7 @@ def test_lost_update_is_caught_at_write_time(engine: sa.Engine, district: Distri
                         action=Action("propose_closure"), now=NOW)
         return loaded
 
-    monkeypatch.setattr(service, "get_case", get_case_then_interfere)
+    monkeypatch.setattr(service, "load_case", get_case_then_interfere)
     with pytest.raises(Conflict):
         driver.do(case, "order_rectification", failed=("R01",))
     with Session(engine) as s:
