@@ -18,7 +18,7 @@ from cases.config import District
 from cases.errors import TuoyouError
 from cases.models import Case, Township, User
 from cases.service import Action, advance, open_case
-from cases.users import add_user, system_user
+from cases.users import add_user, hash_password, system_user
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -63,6 +63,8 @@ class DemoUsers:
 
 
 def _users(session: Session, district: District) -> DemoUsers:
+    # one argon2 hash of the shared demo password serves every demo account (hashing is slow by design)
+    demo_hash = hash_password(DEMO_PASSWORD)
     towns = {t.code: t for t in session.exec(select(Township)).all()}
     inspectors: dict[int, User] = {}
     leads: dict[int, User] = {}
@@ -70,16 +72,16 @@ def _users(session: Session, district: District) -> DemoUsers:
         t = towns[cfg.code]
         assert t.id is not None
         inspectors[t.id] = add_user(session, name=f"insp{i:02d}", role="inspector", township_code=cfg.code,
-                                    password=DEMO_PASSWORD, display_name=f"{cfg.name}检查员",
+                                    password_hash=demo_hash, display_name=f"{cfg.name}检查员",
                                     email=f"insp{i:02d}@demo.invalid")
         leads[t.id] = add_user(session, name=f"lead{i:02d}", role="lead", township_code=cfg.code,
-                               password=DEMO_PASSWORD, display_name=f"{cfg.name}负责人",
+                               password_hash=demo_hash, display_name=f"{cfg.name}负责人",
                                email=f"lead{i:02d}@demo.invalid")
-    reviewers = [add_user(session, name=f"reviewer{i}", role="reviewer", password=DEMO_PASSWORD,
+    reviewers = [add_user(session, name=f"reviewer{i}", role="reviewer", password_hash=demo_hash,
                           display_name=f"区教育局审核员{i}", email=f"reviewer{i}@demo.invalid") for i in (1, 2)]
-    committee = add_user(session, name="committee", role="committee", password=DEMO_PASSWORD,
+    committee = add_user(session, name="committee", role="committee", password_hash=demo_hash,
                          display_name="专项工作委员会", email="committee@demo.invalid")
-    admin = add_user(session, name="admin", role="admin", password=DEMO_PASSWORD, display_name="系统管理员")
+    admin = add_user(session, name="admin", role="admin", password_hash=demo_hash, display_name="系统管理员")
     return DemoUsers(inspectors, leads, reviewers, committee, admin, system_user(session))
 
 

@@ -48,6 +48,7 @@ def add_user(
     password: str | None = None,
     display_name: str = "",
     email: str = "",
+    password_hash: str = "",
 ) -> User:
     """Create a user; inspectors and leads need a township, the others must not have one."""
     name = name.strip()
@@ -69,7 +70,7 @@ def add_user(
     elif township_code:
         raise InvalidInput(f"角色 {role} 面向全区，不能指定镇街", f"role {role} is district-wide: no --township")
     user = User(name=name, role=role, township_id=township_id, display_name=display_name or name,
-                email=email, password_hash=hash_password(password) if password else "")
+                email=email, password_hash=hash_password(password) if password else password_hash)
     session.add(user)
     session.commit()
     session.refresh(user)
