@@ -93,6 +93,7 @@ def people(session: Session, *, roles: Iterable[str], township_id: int | None = 
     rows = session.connection().execute(_PEOPLE, {"roles": list(roles), "town": township_id}).mappings()
     return [User.model_construct(**r) for r in rows]
 
+
 def inbox(session: Session, *, user_id: int, unread_only: bool = False, limit: int = 50) -> list[Message]:
     """A user's in-app messages, newest first."""
     q = select(Message).where(Message.user_id == user_id, Message.channel == "inbox")

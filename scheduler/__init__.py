@@ -1,0 +1,1 @@
+"""Deadlines that enforce themselves: the sweeps, outbox delivery and their APScheduler wiring."""

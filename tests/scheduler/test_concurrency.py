@@ -1,0 +1,133 @@
+"""Exactly once: the same sweep repeated, run from several threads and from several processes at once."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+from collections import Counter
+from datetime import date
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from cases import audit
+from cases.config import District
+from cases.models import Case, Escalation, Message, Notice, Reminder
+from cases.supervision import Outcome, escalate
+from scheduler.sweeps import SweepReport, sweep
+from tests.conftest import Driver
+from tests.scheduler.conftest import at, rectifying_case
+
+REPO = Path(__file__).resolve().parents[2]
+DEADLINE = date(2026, 11, 6)  # Friday
+TICK = date(2026, 11, 24)  # 12 working days later: levels 1, 2 and 3 are all due
+REMIND_DEADLINE = date(2026, 11, 25)  # 1 working day after TICK: its 1-day reminder is due
+
+
+def _fill(driver: Driver, rotting: int, reminded: int) -> list[int]:
+    ids = [rectifying_case(driver, DEADLINE, name=f"逾期托幼点{i}").id for i in range(rotting)]
+    ids += [rectifying_case(driver, REMIND_DEADLINE, name=f"提醒托幼点{i}").id for i in range(reminded)]
+    return ids  # type: ignore[return-value]
+
+
+def _assert_exactly_once(engine: sa.Engine, rotting: int, reminded: int) -> None:
+    with Session(engine) as s:
+        esc = s.exec(select(Escalation)).all()
+        per_case = Counter(e.case_id for e in esc)
+        assert len(per_case) == rotting and set(per_case.values()) == {3}
+        assert {(e.level, e.done_on) for e in esc} == {(lv, TICK) for lv in (1, 2, 3)}
+        assert all(e.notice_number and e.event_id for e in esc)
+        ns = s.exec(select(Notice).where(sa.column("kind").in_(["supervision_notice", "listed_supervision"]))).all()
+        assert len(ns) == 3 * rotting
+        by_kind: dict[str, list[int]] = {}
+        for n in ns:
+            by_kind.setdefault(n.kind, []).append(n.seq)
+        for kind, seqs in by_kind.items():  # gap-free numbers: nothing taken and given back twice
+            assert sorted(seqs) == list(range(1, len(seqs) + 1)), kind
+        cases = s.exec(select(Case)).all()
+        assert Counter(c.escalation_level for c in cases) == Counter({3: rotting, 0: reminded})
+        rem = s.exec(select(Reminder)).all()
+        assert len(rem) == reminded and {r.days_before for r in rem} <= {1}
+        keys = [m.dedupe_key for m in s.exec(select(Message)).all()]
+        assert len(keys) == len(set(keys))
+        assert audit.verify(s) == []
+
+
+def test_the_same_sweep_twice_does_nothing_the_second_time(engine: sa.Engine, district: District,
+                                                          driver: Driver) -> None:
+    _fill(driver, 2, 1)
+    first = sweep(engine, district, at(TICK), deliver=False)
+    second = sweep(engine, district, at(TICK), deliver=False)
+    assert (first.expired, sum(first.escalated.values()), first.reminded) == (2, 6, 1)
+    assert (second.expired, sum(second.escalated.values()), second.reminded) == (0, 0, 0)
+    _assert_exactly_once(engine, 2, 1)
+
+
+def test_escalate_itself_refuses_a_second_time_and_a_rung_not_due(engine: sa.Engine, district: District,
+                                                                  driver: Driver) -> None:
+    [case_id] = _fill(driver, 1, 0)
+    sweep(engine, district, at(date(2026, 11, 9)), ladder=False, reminders=False, deliver=False)  # expire only
+    with Session(engine) as s:
+        kw = {"session": s, "district": district, "case_id": case_id, "deadline": DEADLINE, "kind": "rectification"}
+        assert escalate(**kw, level=2, now=at(date(2026, 11, 9))) is Outcome.NOT_DUE  # type: ignore[arg-type]
+        assert escalate(**kw, level=1, now=at(date(2026, 11, 9))) is Outcome.DONE  # type: ignore[arg-type]
+        assert escalate(**kw, level=1, now=at(date(2026, 11, 9))) is Outcome.ALREADY  # type: ignore[arg-type]
+        other = {**kw, "deadline": date(2026, 11, 5)}
+        assert escalate(**other, level=1, now=at(date(2026, 11, 9))) is Outcome.MOVED_ON  # type: ignore[arg-type]
+
+
+def test_sweeps_in_threads_at_once_take_each_step_once(engine: sa.Engine, district: District,
+                                                       driver: Driver) -> None:
+    rotting, reminded, n = 6, 3, 4
+    _fill(driver, rotting, reminded)
+    barrier = threading.Barrier(n)
+    reports: list[SweepReport] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        barrier.wait()
+        try:
+            reports.append(sweep(engine, district, at(TICK), deliver=False))
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors, errors
+    # whatever was left because a case was busy is taken by the next sweep
+    reports.append(sweep(engine, district, at(TICK, 11), deliver=False))
+    assert sum(r.expired for r in reports) == rotting
+    assert sum(sum(r.escalated.values()) for r in reports) == 3 * rotting
+    assert sum(r.reminded for r in reports) == reminded
+    _assert_exactly_once(engine, rotting, reminded)
+
+
+def _tick_processes(db_url: str, n: int, now: str) -> list[dict[str, object]]:
+    cmd = [sys.executable, "-m", "app.cli", "scheduler", "tick", "--db", db_url, "--now", now, "--json",
+           "--no-deliver"]
+    procs = [subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(n)]
+    results = []
+    for p in procs:
+        out, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err
+        results.append(json.loads(out))
+    return results
+
+
+def test_scheduler_processes_at_once_take_each_step_once(engine: sa.Engine, db_url: str, district: District,
+                                                         driver: Driver) -> None:
+    rotting, reminded = 12, 4
+    _fill(driver, rotting, reminded)
+    reports = _tick_processes(db_url, 3, f"{TICK.isoformat()}T10:00")
+    reports += _tick_processes(db_url, 1, f"{TICK.isoformat()}T11:00")  # picks up what was busy, if anything
+    assert sum(int(r["expired"]) for r in reports) == rotting  # type: ignore[call-overload]
+    assert sum(sum(r["escalated"].values()) for r in reports) == 3 * rotting  # type: ignore[attr-defined]
+    assert sum(int(r["reminded"]) for r in reports) == reminded  # type: ignore[call-overload]
+    _assert_exactly_once(engine, rotting, reminded)
