@@ -1,0 +1,49 @@
+"""JSON API for notices: list them (per case or all visible) and download a notice's PDF."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query
+from fastapi.responses import FileResponse
+
+from app.web import evidence as ev
+from app.web import notices as nt
+from app.web.api.schemas import ERRORS
+from app.web.deps import ApiUser, SessionDep, WebDep
+
+_LOGGER = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/notices", tags=["notices"], responses={**ERRORS, 503: ERRORS[400]})
+
+NoticeId = Annotated[int, Path(ge=1, le=2**62)]
+
+
+@router.get("")
+def list_notices(
+    user: ApiUser,
+    session: SessionDep,
+    case: Annotated[int | None, Query(ge=1, le=2**62, description="only this case's notices")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[dict[str, Any]]:
+    return [nt.notice_dict(n) for n in nt.notices(session, user=user, case_id=case, limit=limit, offset=offset)]
+
+
+@router.get("/{notice_id}")
+def show_notice(notice_id: NoticeId, user: ApiUser, session: SessionDep) -> dict[str, Any]:
+    notice = nt.visible_notice(session, user=user, notice_id=notice_id)
+    return {**nt.notice_dict(notice), "data": notice.data}
+
+
+@router.get("/{notice_id}/pdf", response_class=FileResponse)
+def notice_pdf(notice_id: NoticeId, user: ApiUser, session: SessionDep, web: WebDep) -> FileResponse:
+    """The notice as PDF; 503 while PDF rendering is not available."""
+    notice = nt.visible_notice(session, user=user, notice_id=notice_id)
+    path = nt.notice_pdf(session, notice=notice, district=web.district, data_dir=web.data_dir,
+                         key=web.settings.secret_key)
+    return FileResponse(path, media_type="application/pdf", headers={
+        "Content-Disposition": ev.disposition("application/pdf", nt.pdf_filename(notice)),
+        "X-Content-Type-Options": "nosniff",
+    })

@@ -1,0 +1,146 @@
+"""The one mapping of domain errors to HTTP: status codes, the JSON error body and the error page.
+
+InvalidInput → 400, NotAllowed → 403, NotFound → 404, Conflict → 409, everywhere. The JSON API
+answers `{"error": {"zh", "en", "allowed"}}`; pages show the same message in Chinese.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from cases.errors import Conflict, InvalidInput, NotAllowed, NotFound, TuoyouError
+
+_LOGGER = logging.getLogger(__name__)
+
+
+class Unavailable(TuoyouError):
+    """A part of the system is not available (e.g. PDF rendering); answered with 503."""
+
+
+STATUS: dict[type[TuoyouError], int] = {
+    Unavailable: 503,
+    InvalidInput: 400,
+    NotAllowed: 403,
+    NotFound: 404,
+    Conflict: 409,
+}
+
+HTTP_ZH: dict[int, tuple[str, str]] = {
+    400: ("请求有误", "bad request"),
+    401: ("请先登录", "authentication required"),
+    403: ("无权执行此操作", "forbidden"),
+    404: ("页面或记录不存在", "not found"),
+    405: ("不支持该请求方式", "method not allowed"),
+    409: ("记录已被他人修改", "conflict"),
+    413: ("上传内容过大", "request body too large"),
+    500: ("系统内部错误，请稍后重试", "internal server error"),
+    503: ("服务暂不可用", "service unavailable"),
+}
+
+
+class LoginRequired(Exception):
+    """A page needs a signed-in browser; the handler sends the browser to the sign-in page."""
+
+
+class ApiUnauthorized(Exception):
+    """An API call without a valid bearer token."""
+
+
+class CsrfRejected(Exception):
+    """A form was posted without the session's CSRF token."""
+
+
+def status_for(exc: TuoyouError) -> int:
+    """The HTTP status of a domain error (the nearest mapped class; 400 for anything else)."""
+    for cls in type(exc).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return 400
+
+
+def error_body(zh: str, en: str, allowed: list[str] | None = None) -> dict[str, Any]:
+    return {"error": {"zh": zh, "en": en, "allowed": allowed if allowed is not None else []}}
+
+
+def is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def api_error(status: int, zh: str, en: str, allowed: list[str] | None = None,
+              headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(error_body(zh, en, allowed), status_code=status, headers=headers)
+
+
+def error_page(request: Request, status: int, zh: str, en: str, allowed: list[str] | None = None) -> Response:
+    from app.web.render import render
+
+    return render(request, "error.html", {"status": status, "zh": zh, "en": en, "allowed": allowed or []},
+                  status_code=status)
+
+
+def _validation_message(exc: RequestValidationError) -> tuple[str, str]:
+    parts = []
+    for err in exc.errors()[:5]:
+        loc = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "form"))
+        parts.append(f"{loc}: {err.get('msg', '')}" if loc else str(err.get("msg", "")))
+    detail = "; ".join(parts)
+    return f"输入有误：{detail}", f"invalid input: {detail}"
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers: one place where errors become responses."""
+
+    @app.exception_handler(TuoyouError)
+    async def domain_error(request: Request, exc: TuoyouError) -> Response:
+        status = status_for(exc)
+        if is_api(request):
+            return api_error(status, exc.zh, exc.en, exc.allowed)
+        return error_page(request, status, exc.zh, exc.en, exc.allowed)
+
+    @app.exception_handler(LoginRequired)
+    async def login_required(request: Request, exc: LoginRequired) -> Response:
+        from urllib.parse import quote
+
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+
+    @app.exception_handler(ApiUnauthorized)
+    async def api_unauthorized(request: Request, exc: ApiUnauthorized) -> Response:
+        return api_error(401, "须提供有效的 API 令牌（Authorization: Bearer …，由 tuoyou user token 生成）",
+                         "a valid bearer token is required (see `tuoyou user token`)",
+                         headers={"WWW-Authenticate": "Bearer"})
+
+    @app.exception_handler(CsrfRejected)
+    async def csrf_rejected(request: Request, exc: CsrfRejected) -> Response:
+        return error_page(request, 403, "表单已失效（安全校验未通过），请返回刷新页面后重试",
+                          "the form's CSRF token is missing or stale; reload the page and retry")
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        zh, en = _validation_message(exc)
+        if is_api(request):
+            return api_error(400, zh, en)
+        return error_page(request, 400, zh, en)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        zh, en = HTTP_ZH.get(exc.status_code, ("请求未能完成", "request failed"))
+        if isinstance(exc.detail, str) and exc.detail and exc.status_code not in (404, 405):
+            en = exc.detail
+        if is_api(request):
+            return api_error(exc.status_code, zh, en, headers=getattr(exc, "headers", None))
+        return error_page(request, exc.status_code, zh, en)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        _LOGGER.exception("unhandled error on %s %s", request.method, request.url.path)
+        zh, en = HTTP_ZH[500]
+        if is_api(request):
+            return api_error(500, zh, en)
+        return error_page(request, 500, zh, en)

@@ -1,0 +1,101 @@
+"""Signing in and out, and the home page that sends each role to its own start page."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from app.web.deps import Browser, CsrfChecked, OptionalBrowser, SessionDep, WebDep
+from app.web.errors import CsrfRejected
+from app.web.render import render, zh_datetime
+from app.web.security import (
+    LOGIN_CSRF_COOKIE,
+    SESSION_COOKIE,
+    SESSION_HOURS,
+    create_session,
+    end_session,
+    new_csrf_token,
+    safe_next,
+    same_token,
+    sign_in,
+)
+from workflow.spec import Role
+
+_LOGGER = logging.getLogger(__name__)
+
+router = APIRouter(tags=["pages"])
+
+HOME = {Role.INSPECTOR: "/worklist", Role.LEAD: "/worklist", Role.REVIEWER: "/queue",
+        Role.COMMITTEE: "/dashboard", Role.ADMIN: "/dashboard"}
+
+
+def _secure(request: Request, web: WebDep) -> bool:
+    return request.url.scheme == "https" or web.settings.environment == "production"
+
+
+def _login_page(request: Request, web: WebDep, *, next_url: str, error: str = "", name: str = "",
+                status_code: int = 200) -> Response:
+    token = request.cookies.get(LOGIN_CSRF_COOKIE) or new_csrf_token()
+    response = render(request, "login.html", {"login_csrf": token, "next": next_url, "error": error, "name": name},
+                      status_code=status_code)
+    response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="lax", secure=_secure(request, web),
+                        max_age=3600)
+    return response
+
+
+@router.get("/login")
+def login_form(request: Request, web: WebDep, signed: OptionalBrowser, next: str = "/") -> Response:
+    if signed is not None:
+        return RedirectResponse(safe_next(next), status_code=303)
+    return _login_page(request, web, next_url=safe_next(next))
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    web: WebDep,
+    session: SessionDep,
+    name: Annotated[str, Form(max_length=64)],
+    password: Annotated[str, Form(max_length=200)],
+    csrf_token: Annotated[str, Form(max_length=100)] = "",
+    next: Annotated[str, Form(max_length=500)] = "/",
+) -> Response:
+    if not same_token(csrf_token, request.cookies.get(LOGIN_CSRF_COOKIE)):
+        raise CsrfRejected()
+    now = web.now()
+    result = sign_in(session, name, password, now=now)
+    if result.user is None:
+        if result.locked_until is not None:
+            until = zh_datetime(result.locked_until, web.district.district.timezone)
+            error = f"连续登录失败次数过多，账户已锁定至 {until}，请稍后再试或联系管理员"
+        else:
+            error = "用户名或密码错误"
+        _LOGGER.info("failed sign-in for %r", name)
+        return _login_page(request, web, next_url=safe_next(next), error=error, name=name, status_code=401)
+    token = create_session(session, result.user, now=now, user_agent=request.headers.get("user-agent", ""))
+    _LOGGER.info("user %s signed in", result.user.name)
+    target = safe_next(next)
+    if target == "/":
+        target = HOME.get(Role(result.user.role), "/dashboard")
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax", secure=_secure(request, web),
+                        max_age=SESSION_HOURS * 3600, path="/")
+    response.delete_cookie(LOGIN_CSRF_COOKIE)
+    return response
+
+
+@router.post("/logout")
+def logout(signed: CsrfChecked, session: SessionDep) -> Response:
+    end_session(session, signed.session_id)
+    _LOGGER.info("user %s signed out", signed.user.name)
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@router.get("/")
+def home(signed: Browser) -> Response:
+    return RedirectResponse(HOME.get(Role(signed.user.role), "/dashboard"), status_code=303)

@@ -1,0 +1,13 @@
+"""All page routers, included in one place."""
+
+from fastapi import APIRouter
+
+from app.web.pages import auth, cases, dashboard, inbox, points, worklist
+
+router = APIRouter(include_in_schema=False)
+router.include_router(auth.router)
+router.include_router(worklist.router)
+router.include_router(cases.router)
+router.include_router(points.router)
+router.include_router(inbox.router)
+router.include_router(dashboard.router)

@@ -1,0 +1,85 @@
+"""The point registry: search the registered points, and register a new one (which opens its case)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import RedirectResponse, Response
+
+from app.web import views
+from app.web.deps import CsrfChecked, CurrentUser, SessionDep, WebDep
+from app.web.errors import status_for
+from app.web.render import render
+from cases.errors import InvalidInput, NotAllowed, TuoyouError
+from cases.queries import sees_all
+from cases.service import open_case
+
+_LOGGER = logging.getLogger(__name__)
+
+router = APIRouter(tags=["pages"])
+
+
+@router.get("/points")
+def registry(
+    request: Request,
+    user: CurrentUser,
+    session: SessionDep,
+    q: Annotated[str | None, Query(max_length=100)] = None,
+    township: Annotated[str | None, Query(max_length=32)] = None,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> Response:
+    result = views.points(session, user=user, search=q, township=township or None, page=page)
+    return render(request, "points.html", {
+        "page": result, "q": q or "", "township": township or "", "source_zh": views.SOURCE_ZH,
+        "townships": views.townships(session, user) if sees_all(user) else [],
+        "can_register": views.can_register(user),
+    })
+
+
+def _form_page(request: Request, session: SessionDep, web: WebDep, user: CurrentUser, *,
+               values: dict[str, str] | None = None, error: TuoyouError | None = None) -> Response:
+    if not views.can_register(user):
+        raise NotAllowed("您的角色不能登记托幼点", f"role {user.role} cannot register points")
+    return render(request, "point_new.html", {
+        "townships": views.townships(session, user), "values": values or {}, "error": error,
+        "sources": views.SOURCE_ZH, "today": web.today(), "cutoff": web.district.district.cutoff,
+    }, status_code=status_for(error) if error else 200)
+
+
+@router.get("/points/new")
+def new_point(request: Request, user: CurrentUser, session: SessionDep, web: WebDep) -> Response:
+    return _form_page(request, session, web, user)
+
+
+@router.post("/points")
+def create_point(
+    request: Request,
+    signed: CsrfChecked,
+    session: SessionDep,
+    web: WebDep,
+    name: Annotated[str, Form(max_length=200)] = "",
+    township: Annotated[str, Form(max_length=32)] = "",
+    address: Annotated[str, Form(max_length=300)] = "",
+    operator: Annotated[str, Form(max_length=100)] = "",
+    phone: Annotated[str, Form(max_length=40)] = "",
+    registered_on: Annotated[str, Form(max_length=10)] = "",
+    source: Annotated[str, Form(max_length=16)] = "registry",
+) -> Response:
+    user = signed.user
+    values = {"name": name, "township": township, "address": address, "operator": operator, "phone": phone,
+              "registered_on": registered_on, "source": source}
+    try:
+        try:
+            day = date.fromisoformat(registered_on) if registered_on else None
+        except ValueError:
+            raise InvalidInput("登记日期格式应为 年-月-日", "registered_on must be YYYY-MM-DD") from None
+        case = open_case(session=session, district=web.district, actor=user, name=name, township_code=township,
+                         address=address, operator=operator, phone=phone, registered_on=day, source=source,
+                         now=web.now())
+    except TuoyouError as exc:
+        return _form_page(request, session, web, user, values=values, error=exc)
+    _LOGGER.info("point %r registered by %s: case %s", name, user.name, case.id)
+    return RedirectResponse(f"/cases/{case.id}?done=open", status_code=303)

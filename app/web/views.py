@@ -1,0 +1,451 @@
+"""Read-only queries behind the pages and the API: worklist, approval queue, registry, inbox, dashboard.
+
+Every query is scoped to what the user may see (their township for inspectors and leads) and
+paginated; the worklist filters on (township, state) and sorts by deadline, which the indexes
+`ix_case_township_state` and `ix_case_state_deadline` serve.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, func, select
+
+from cases.config import District
+from cases.errors import InvalidInput
+from cases.models import Case, CaseEvent, Evidence, Message, Point, Township, User
+from cases.queries import rectification_engine, sees_all
+from workflow.spec import Role
+from workflow.workdays import WorkCalendar
+
+_LOGGER = logging.getLogger(__name__)
+
+PER_PAGE = 30
+OPERATOR_TURN = ("rectifying",)  # the operator is rectifying: nobody in the office has to act yet
+TABS: dict[str, str] = {"todo": "待我处理", "due": "即将到期", "overdue": "已逾期", "all": "全部案件"}
+
+
+def _spec_states() -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    spec = rectification_engine().spec
+    return (tuple(s.name for s in spec.states),
+            tuple(s.name for s in spec.states if s.terminal),
+            tuple(s.name for s in spec.states if s.proposal))
+
+
+ALL_STATES, TERMINAL, PROPOSALS = _spec_states()
+
+
+def waiting_states(role: str) -> tuple[str, ...]:
+    """States in which this role has the next move (from the declaration, not a hand-kept list)."""
+    spec = rectification_engine().spec
+    states = {src for t in spec.transitions if role in t.roles for src in t.sources}
+    return tuple(s for s in ALL_STATES if s in states and s not in OPERATOR_TURN and s not in TERMINAL)
+
+
+def default_tab(user: User) -> str:
+    return "todo" if waiting_states(user.role) else "all"
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of rows with what the pager needs."""
+
+    rows: list[Any]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.per_page))
+
+    @property
+    def first(self) -> int:
+        return 0 if self.total == 0 else (self.page - 1) * self.per_page + 1
+
+    @property
+    def last(self) -> int:
+        return min(self.total, self.page * self.per_page)
+
+
+class DaysLeft:
+    """Working days from today to each deadline, memoised for one request."""
+
+    def __init__(self, calendar: WorkCalendar, today: date) -> None:
+        self.calendar = calendar
+        self.today = today
+        self._memo: dict[date, int] = {}
+
+    def __call__(self, deadline: date | None) -> int | None:
+        if deadline is None:
+            return None
+        if deadline not in self._memo:
+            self._memo[deadline] = self.calendar.between(self.today, deadline)
+        return self._memo[deadline]
+
+
+@dataclass(frozen=True)
+class CaseRow:
+    id: int
+    point: str
+    address: str
+    township: str
+    state: str
+    state_zh: str
+    round: int
+    deadline: date | None
+    days_left: int | None
+    level: int
+    updated_at: datetime
+    proposal_reason: str = ""
+    proposer: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "point": self.point, "address": self.address, "township": self.township,
+                "state": self.state, "state_zh": self.state_zh, "round": self.round,
+                "deadline": self.deadline.isoformat() if self.deadline else None, "days_left": self.days_left,
+                "escalation_level": self.level, "updated_at": self.updated_at.isoformat()}
+
+
+def _scope(q: Any, user: User) -> Any:
+    return q if sees_all(user) else q.where(col(Case.township_id) == (user.township_id or -1))
+
+
+def _township_id(session: Session, code: str | None) -> int | None:
+    if not code:
+        return None
+    t = session.exec(select(Township.id).where(Township.code == code)).first()
+    if t is None:
+        raise InvalidInput(f"镇街编码 {code} 不存在", f"no township with code {code}")
+    return t
+
+
+def worklist(
+    session: Session,
+    *,
+    user: User,
+    district: District,
+    today: date,
+    tab: str = "all",
+    state: str | None = None,
+    township: str | None = None,
+    search: str | None = None,
+    page: int = 1,
+    per_page: int = PER_PAGE,
+) -> Page:
+    """The cases this user may see, filtered by tab (todo / due / overdue / all), state, township, text."""
+    if tab not in TABS:
+        raise InvalidInput(f"没有名为 {tab} 的分类", f"no tab named {tab}", allowed=list(TABS))
+    if state and state not in ALL_STATES:
+        raise InvalidInput(f"没有名为 {state} 的状态", f"no state named {state}", allowed=list(ALL_STATES))
+    cal = district.work_calendar()
+    conds: list[Any] = []
+    if not sees_all(user):
+        conds.append(col(Case.township_id) == (user.township_id or -1))
+    town_id = _township_id(session, township) if sees_all(user) else None
+    if town_id is not None:
+        conds.append(col(Case.township_id) == town_id)
+    if state:
+        conds.append(col(Case.state) == state)
+    by_deadline = True
+    if tab == "todo":
+        conds.append(col(Case.state).in_(waiting_states(user.role)))
+    elif tab == "due":
+        soon = cal.add(today, max(district.ladder.reminders or [5]))
+        conds += [col(Case.deadline) >= today, col(Case.deadline) <= soon]
+    elif tab == "overdue":
+        conds.append(sa.or_(col(Case.state) == "overdue", col(Case.deadline) < today))
+    else:
+        by_deadline = False
+    if search and search.strip():
+        term = search.strip()
+        point_ids = select(Point.id).where(
+            col(Point.name).contains(term) | col(Point.operator).contains(term) | col(Point.address).contains(term))
+        if term.isdigit():
+            conds.append(sa.or_(col(Case.id) == int(term), col(Case.point_id).in_(point_ids)))
+        else:
+            conds.append(col(Case.point_id).in_(point_ids))
+    total = int(session.exec(select(func.count()).select_from(Case).where(*conds)).one())
+    page = max(1, min(page, max(1, math.ceil(total / per_page))))
+    order = ([col(Case.deadline).is_(None), col(Case.deadline), col(Case.id)] if by_deadline
+             else [col(Case.id).desc()])
+    ids_q = select(Case.id).where(*conds).order_by(*order).offset((page - 1) * per_page).limit(per_page)
+    rows = _case_rows(session, list(session.exec(ids_q).all()), DaysLeft(cal, today))
+    return Page(rows=rows, total=total, page=page, per_page=per_page)
+
+
+def _case_rows(session: Session, ids: list[int | None], days_left: DaysLeft) -> list[CaseRow]:
+    """Full rows for a page of case ids, in the given order (one query by primary keys)."""
+    if not ids:
+        return []
+    eng = rectification_engine()
+    q = (select(Case.id, Point.name, Point.address, Township.name, Case.state, Case.round, Case.deadline,
+                Case.escalation_level, Case.updated_at, Case.proposal_reason, User.display_name)
+         .join(Point, col(Point.id) == Case.point_id)
+         .join(Township, col(Township.id) == Case.township_id)
+         .outerjoin(User, col(User.id) == Case.proposer_id)
+         .where(col(Case.id).in_(ids)))
+    found = {r[0]: r for r in session.exec(q).all()}  # type: ignore[call-overload]
+    out = []
+    for i in ids:
+        r = found.get(i)
+        if r is None:
+            continue
+        out.append(CaseRow(id=r[0], point=r[1], address=r[2], township=r[3], state=r[4], state_zh=eng.state_zh(r[4]),
+                           round=r[5], deadline=r[6], days_left=days_left(r[6]), level=r[7], updated_at=r[8],
+                           proposal_reason=r[9] or "", proposer=r[10] or ""))
+    return out
+
+
+def tab_counts(session: Session, *, user: User, district: District, today: date) -> dict[str, int]:
+    """How many cases each worklist tab holds for this user (shown on the tabs)."""
+    cal = district.work_calendar()
+    soon = cal.add(today, max(district.ladder.reminders or [5]))
+    base = _scope(select(func.count()).select_from(Case), user)
+    waiting = waiting_states(user.role)
+    return {
+        "todo": int(session.exec(base.where(col(Case.state).in_(waiting))).one()) if waiting else 0,
+        "due": int(session.exec(base.where(col(Case.deadline) >= today, col(Case.deadline) <= soon)).one()),
+        "overdue": int(session.exec(base.where(sa.or_(col(Case.state) == "overdue",
+                                                      col(Case.deadline) < today))).one()),
+        "all": int(session.exec(base).one()),
+    }
+
+
+def approval_queue(session: Session, *, user: User, district: District, today: date, state: str | None = None,
+                   page: int = 1, per_page: int = PER_PAGE) -> Page:
+    """Proposals awaiting the bureau, the oldest (earliest approval deadline) first."""
+    states = PROPOSALS if not state else (state,)
+    if state and state not in PROPOSALS:
+        raise InvalidInput(f"{state} 不是待审批状态", f"{state} is not a proposal state", allowed=list(PROPOSALS))
+    conds = [col(Case.state).in_(states)]
+    base = _scope(select(func.count()).select_from(Case), user).where(*conds)
+    total = int(session.exec(base).one())
+    page = max(1, min(page, max(1, math.ceil(total / per_page))))
+    ids_q = (_scope(select(Case.id), user).where(*conds)
+             .order_by(col(Case.deadline).is_(None), col(Case.deadline), col(Case.updated_at), col(Case.id))
+             .offset((page - 1) * per_page).limit(per_page))
+    rows = _case_rows(session, list(session.exec(ids_q).all()), DaysLeft(district.work_calendar(), today))
+    return Page(rows=rows, total=total, page=page, per_page=per_page)
+
+
+def proposal_counts(session: Session, *, user: User) -> dict[str, int]:
+    q = _scope(select(Case.state, func.count()).where(col(Case.state).in_(PROPOSALS)), user).group_by(Case.state)
+    return {s: int(n) for s, n in session.exec(q).all()}
+
+
+# -- registry --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PointRow:
+    id: int
+    name: str
+    address: str
+    operator: str
+    phone: str
+    township: str
+    registered_on: date
+    source: str
+    case_id: int | None
+    state: str
+    state_zh: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "address": self.address, "operator": self.operator,
+                "phone": self.phone, "township": self.township, "registered_on": self.registered_on.isoformat(),
+                "source": self.source, "case_id": self.case_id, "state": self.state, "state_zh": self.state_zh}
+
+
+SOURCE_ZH = {"registry": "登记名册", "complaint": "群众举报（12345）", "patrol": "巡查发现"}
+
+
+def points(session: Session, *, user: User, search: str | None = None, township: str | None = None,
+           page: int = 1, per_page: int = PER_PAGE) -> Page:
+    """The point registry as this user may see it, with each point's case and state."""
+    eng = rectification_engine()
+    conds: list[Any] = []
+    if not sees_all(user):
+        conds.append(col(Point.township_id) == (user.township_id or -1))
+    else:
+        town_id = _township_id(session, township)
+        if town_id is not None:
+            conds.append(col(Point.township_id) == town_id)
+    if search and search.strip():
+        term = search.strip()
+        conds.append(col(Point.name).contains(term) | col(Point.operator).contains(term)
+                     | col(Point.address).contains(term) | col(Point.phone).contains(term))
+    total = int(session.exec(select(func.count()).select_from(Point).where(*conds)).one())
+    page = max(1, min(page, max(1, math.ceil(total / per_page))))
+    q = (select(Point, Township.name, Case.id, Case.state)
+         .join(Township, col(Township.id) == Point.township_id)
+         .outerjoin(Case, col(Case.point_id) == Point.id)
+         .where(*conds).order_by(col(Point.id).desc()).offset((page - 1) * per_page).limit(per_page))
+    rows = [PointRow(id=p.id, name=p.name, address=p.address, operator=p.operator, phone=p.phone, township=t,
+                     registered_on=p.registered_on, source=p.source, case_id=cid, state=st or "",
+                     state_zh=eng.state_zh(st) if st else "")
+            for p, t, cid, st in session.exec(q).all()]  # type: ignore[call-overload]
+    return Page(rows=rows, total=total, page=page, per_page=per_page)
+
+
+def townships(session: Session, user: User) -> list[Township]:
+    q = select(Township).order_by(col(Township.code))
+    if not sees_all(user):
+        q = q.where(col(Township.id) == (user.township_id or -1))
+    return list(session.exec(q).all())
+
+
+# -- inbox -----------------------------------------------------------------------------------
+
+
+def inbox(session: Session, *, user: User, unread_only: bool = False, page: int = 1,
+          per_page: int = PER_PAGE) -> Page:
+    conds = [col(Message.user_id) == user.id, col(Message.channel) == "inbox"]
+    if unread_only:
+        conds.append(col(Message.status) != "read")
+    total = int(session.exec(select(func.count()).select_from(Message).where(*conds)).one())
+    page = max(1, min(page, max(1, math.ceil(total / per_page))))
+    rows = list(session.exec(select(Message).where(*conds).order_by(col(Message.id).desc())
+                             .offset((page - 1) * per_page).limit(per_page)).all())
+    return Page(rows=rows, total=total, page=page, per_page=per_page)
+
+
+def message_dict(m: Message) -> dict[str, Any]:
+    return {"id": m.id, "subject": m.subject, "body": m.body, "case_id": m.case_id, "read": m.status == "read",
+            "created_at": m.created_at.isoformat(), "read_at": m.read_at.isoformat() if m.read_at else None}
+
+
+def mark_read(session: Session, *, user: User, message_id: int | None, now: datetime) -> int:
+    """Mark one of the user's inbox messages (or all of them, when `message_id` is None) as read."""
+    conds = [col(Message.user_id) == user.id, col(Message.channel) == "inbox", col(Message.status) != "read"]
+    if message_id is not None:
+        conds.append(col(Message.id) == message_id)
+    result = session.execute(sa.update(Message).where(*conds).values(status="read", read_at=now))
+    session.commit()
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+# -- evidence --------------------------------------------------------------------------------
+
+
+def evidence_for(session: Session, case_id: int) -> list[Evidence]:
+    return list(session.exec(select(Evidence).where(Evidence.case_id == case_id)
+                             .order_by(col(Evidence.id))).all())
+
+
+# -- dashboard -------------------------------------------------------------------------------
+
+
+@dataclass
+class TownshipStats:
+    code: str
+    name: str
+    total: int = 0
+    working: int = 0
+    proposed: int = 0
+    overdue: int = 0
+    outcomes: Counter[str] = field(default_factory=Counter)
+
+
+@dataclass
+class Dashboard:
+    by_state: dict[str, int]
+    by_township: list[TownshipStats]
+    levels: dict[int, int]
+    overdue_state: int
+    trend: list[tuple[date, int, int]]  # week start, operating points, of which not yet filed
+    total: int
+
+
+def dashboard(session: Session, *, user: User, district: District, today: date, weeks: int = 16) -> Dashboard:
+    """Counts by state and township, overdue by ladder level, and operating points week by week."""
+    by_state = {s: 0 for s in ALL_STATES}
+    for s, n in session.exec(_scope(select(Case.state, func.count()), user).group_by(Case.state)).all():
+        by_state[s] = int(n)
+    towns = {t.id: TownshipStats(t.code, t.name) for t in townships(session, user)}
+    q = _scope(select(Case.township_id, Case.state, func.count()), user).group_by(Case.township_id, Case.state)
+    for tid, s, n in session.exec(q).all():
+        ts = towns.get(tid)
+        if ts is None:
+            continue
+        ts.total += n
+        if s in TERMINAL:
+            ts.outcomes[s] += n
+        elif s in PROPOSALS:
+            ts.proposed += n
+        else:
+            ts.working += n
+        if s == "overdue":
+            ts.overdue += n
+    levels = {1: 0, 2: 0, 3: 0}
+    q = (_scope(select(Case.escalation_level, func.count()), user)
+         .where(col(Case.escalation_level) > 0, col(Case.state).notin_(TERMINAL)).group_by(Case.escalation_level))
+    for level, n in session.exec(q).all():
+        levels[min(int(level), 3)] = levels.get(min(int(level), 3), 0) + int(n)
+    return Dashboard(by_state=by_state, by_township=[t for t in towns.values() if t.total or not sees_all(user)],
+                     levels=levels, overdue_state=by_state.get("overdue", 0),
+                     trend=_trend(session, user=user, district=district, today=today, weeks=weeks),
+                     total=sum(by_state.values()))
+
+
+CEASED = ("closed", "banned")
+LEGAL = ("filed", "converted")
+
+
+def _trend(session: Session, *, user: User, district: District, today: date, weeks: int) -> list[tuple[date, int, int]]:
+    """At the end of each of the last `weeks` weeks: points still operating, and of those not yet filed.
+
+    Operating = opened − ceased (closed, banned). Not yet filed = operating − filed/converted.
+    Read from the audit: `open` events, and events entering or leaving the outcome states.
+    """
+    tz = ZoneInfo(district.district.timezone)
+    outcome = (*CEASED, *LEGAL)
+    q = (select(CaseEvent.at, CaseEvent.from_state, CaseEvent.to_state, CaseEvent.trigger)
+         .join(Case, col(Case.id) == CaseEvent.case_id)
+         .where(sa.or_(col(CaseEvent.trigger) == "open", col(CaseEvent.to_state).in_(outcome),
+                       col(CaseEvent.from_state).in_(outcome))))
+    q = _scope(q, user)
+    end_of_week = today + timedelta(days=6 - today.weekday())
+    ends = [end_of_week - timedelta(weeks=weeks - 1 - i) for i in range(weeks)]
+    d_operating: Counter[date] = Counter()
+    d_legal: Counter[date] = Counter()
+    before_operating = before_legal = 0
+    first = ends[0] - timedelta(days=6)
+    for at, src, dst, trigger in session.exec(q).all():  # type: ignore[call-overload]
+        day = at.astimezone(tz).date()
+        op = (1 if trigger == "open" else 0) - (dst in CEASED) + (src in CEASED)
+        legal = (dst in LEGAL) - (src in LEGAL)
+        if day < first:
+            before_operating += op
+            before_legal += legal
+        else:
+            d_operating[day] += op
+            d_legal[day] += legal
+    out = []
+    running_op, running_legal = before_operating, before_legal
+    days = sorted(set(d_operating) | set(d_legal))
+    i = 0
+    for end in ends:
+        while i < len(days) and days[i] <= end:
+            running_op += d_operating[days[i]]
+            running_legal += d_legal[days[i]]
+            i += 1
+        out.append((end - timedelta(days=6), running_op, running_op - running_legal))
+    return out
+
+
+def level_names() -> dict[int, str]:
+    from cases.service import LEVEL_ZH
+
+    return dict(LEVEL_ZH)
+
+
+def can_register(user: User) -> bool:
+    return user.role in (Role.INSPECTOR, Role.REVIEWER, Role.ADMIN)
