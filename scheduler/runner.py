@@ -80,7 +80,7 @@ def configure(
         timezone=tz,
     )
     args = [url, config_path]
-    scheduler.add_job(SWEEP_JOB, "interval", minutes=interval_minutes, args=args, id=SWEEP_JOB_ID,
+    scheduler.add_job(SWEEP_JOB, "interval", minutes=interval_minutes, args=[*args, reminder_at], id=SWEEP_JOB_ID,
                       name="逾期标记、督办升级与消息投递 / expire, escalate, deliver", replace_existing=True,
                       next_run_time=datetime.now(tz) if run_now else None)
     scheduler.add_job(REMINDER_JOB, "cron", hour=hour, minute=minute, timezone=tz, args=args, id=REMINDER_JOB_ID,

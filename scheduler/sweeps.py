@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import partial
 from typing import Any
 
 import sqlalchemy as sa
@@ -68,6 +69,7 @@ class SweepReport:
     approvals_escalated: int = 0
     reminded: int = 0
     busy: int = 0  # steps left to the next sweep because another writer held the case
+    errors: int = 0  # steps that failed unexpectedly (logged); the next sweep tries them again
     delivery: DeliveryReport | None = None
 
     def as_dict(self) -> dict[str, Any]:
@@ -79,6 +81,7 @@ class SweepReport:
             "approvals_escalated": self.approvals_escalated,
             "reminded": self.reminded,
             "busy": self.busy,
+            "errors": self.errors,
             "delivery": self.delivery.as_dict() if self.delivery else None,
         }
 
@@ -95,6 +98,8 @@ class SweepReport:
         ]
         if self.busy:
             out.append(f"稍后重试 {self.busy} 项（案件正被修改）/ retried next sweep: {self.busy}")
+        if self.errors:
+            out.append(f"出错 {self.errors} 项（见日志，下次重试）/ errors (see the log; retried): {self.errors}")
         if self.delivery:
             d = self.delivery
             out.append(f"消息投递：已发送 {d.sent}，待重试 {d.retried}，失败 {d.failed}，已取消 {d.cancelled}"
@@ -123,6 +128,18 @@ def _pages(engine: Engine, query: Any) -> Iterator[list[Any]]:
             return
 
 
+def _attempt(engine: Engine, report: SweepReport, what: str, case_id: int,
+             step: Callable[[Session], Outcome]) -> Outcome | None:
+    """Run one step in a fresh session; an unexpected error is logged and counted, and the sweep goes on."""
+    try:
+        with Session(engine, expire_on_commit=False) as s:
+            return step(s)
+    except Exception:
+        _LOGGER.exception("%s failed for case %s; the next sweep tries again", what, case_id)
+        report.errors += 1
+        return None
+
+
 # -- expire ----------------------------------------------------------------------------------
 
 
@@ -131,24 +148,31 @@ def expire_overdue(engine: Engine, district: District, now: datetime | None = No
     """Turn every `rectifying` case whose deadline has passed `overdue` (trigger `expire`)."""
     now = now or utcnow()
     today = local_today(district, now)
+    report = report if report is not None else SweepReport(now=now, today=today)
     system = _system_user(engine)
     q = select(Case.id).where(Case.state == "rectifying", col(Case.deadline) < today)
+
+    def expire(case_id: int) -> Callable[[Session], Outcome]:
+        def step(s: Session) -> Outcome:
+            try:
+                advance(session=s, district=district, case_id=case_id, actor=system, action=Action("expire"),
+                        now=now)
+            except Conflict as exc:  # another writer holds the case: the next sweep sees it again
+                _LOGGER.debug("case %s not expired now: %s", case_id, exc.en)
+                return Outcome.BUSY
+            except TuoyouError as exc:  # moved on meanwhile, or another sweep expired it first
+                _LOGGER.debug("case %s not expired: %s", case_id, exc.en)
+                return Outcome.MOVED_ON
+            return Outcome.DONE
+        return step
+
     done = 0
     for page in _pages(engine, q):
         for (case_id,) in page:
-            with Session(engine, expire_on_commit=False) as s:
-                try:
-                    advance(session=s, district=district, case_id=case_id, actor=system,
-                            action=Action("expire"), now=now)
-                    done += 1
-                except Conflict as exc:  # another writer holds the case: the next sweep sees it again
-                    _LOGGER.debug("case %s not expired now: %s", case_id, exc.en)
-                    if report is not None:
-                        report.busy += 1
-                except TuoyouError as exc:  # moved on meanwhile, or another sweep expired it first
-                    _LOGGER.debug("case %s not expired: %s", case_id, exc.en)
-    if report is not None:
-        report.expired += done
+            outcome = _attempt(engine, report, "expire", case_id, expire(case_id))
+            done += outcome is Outcome.DONE
+            report.busy += outcome is Outcome.BUSY
+    report.expired += done
     return done
 
 
@@ -197,9 +221,9 @@ def escalate_missed(engine: Engine, district: District, now: datetime | None = N
             for level in due_levels(district, kind, overdue_days(cal, deadline, today)):
                 if (case_id, deadline, kind, level) in claimed:
                     continue
-                with Session(engine, expire_on_commit=False) as s:
-                    outcome = escalate(session=s, district=district, case_id=case_id, deadline=deadline,
-                                       kind=kind, level=level, now=now)
+                outcome = _attempt(engine, report, f"level {level} escalation", case_id, partial(
+                    _escalate, district=district, case_id=case_id, deadline=deadline, kind=kind, level=level,
+                    now=now))
                 if outcome is Outcome.DONE:
                     done += 1
                     if kind == APPROVAL:
@@ -211,7 +235,7 @@ def escalate_missed(engine: Engine, district: District, now: datetime | None = N
                     continue
                 if outcome is Outcome.BUSY:
                     report.busy += 1
-                break  # moved on or busy: the higher rungs wait
+                break  # moved on, busy or failed: the higher rungs wait
     return done
 
 
@@ -223,6 +247,7 @@ def send_reminders(engine: Engine, district: District, now: datetime | None = No
     """Queue the reminders whose day it is: the deadline is exactly 5, 3 or 1 working days away."""
     now = now or utcnow()
     today = local_today(district, now)
+    report = report if report is not None else SweepReport(now=now, today=today)
     cal = district.work_calendar()
     live = [s.name for s in rectification_engine().spec.states if not s.terminal]
     done = 0
@@ -236,16 +261,21 @@ def send_reminders(engine: Engine, district: District, now: datetime | None = No
             for case_id, deadline, kind in page:
                 if kind is None or (case_id, deadline, kind, days) in claimed:
                     continue
-                with Session(engine, expire_on_commit=False) as s:
-                    outcome = remind(session=s, district=district, case_id=case_id, deadline=deadline, kind=kind,
-                                     days_before=days, now=now)
-                if outcome is Outcome.DONE:
-                    done += 1
-                elif outcome is Outcome.BUSY and report is not None:
-                    report.busy += 1
-    if report is not None:
-        report.reminded += done
+                outcome = _attempt(engine, report, "reminder", case_id, partial(
+                    _remind, district=district, case_id=case_id, deadline=deadline, kind=kind, days_before=days,
+                    now=now))
+                done += outcome is Outcome.DONE
+                report.busy += outcome is Outcome.BUSY
+    report.reminded += done
     return done
+
+
+def _escalate(s: Session, **kw: Any) -> Outcome:
+    return escalate(session=s, **kw)
+
+
+def _remind(s: Session, **kw: Any) -> Outcome:
+    return remind(session=s, **kw)
 
 
 # -- all together ----------------------------------------------------------------------------

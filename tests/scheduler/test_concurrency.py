@@ -10,6 +10,7 @@ from collections import Counter
 from datetime import date
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
@@ -131,3 +132,28 @@ def test_scheduler_processes_at_once_take_each_step_once(engine: sa.Engine, db_u
     assert sum(sum(r["escalated"].values()) for r in reports) == 3 * rotting  # type: ignore[attr-defined]
     assert sum(int(r["reminded"]) for r in reports) == reminded  # type: ignore[call-overload]
     _assert_exactly_once(engine, rotting, reminded)
+
+
+def test_a_crash_inside_a_rung_leaves_nothing_and_the_next_sweep_takes_it_once(
+        engine: sa.Engine, district: District, driver: Driver, monkeypatch: pytest.MonkeyPatch) -> None:
+    import cases.supervision as supervision
+
+    [case_id] = _fill(driver, 1, 0)
+    real_enqueue = supervision.notify.enqueue
+
+    def crash(*args: object, **kwargs: object) -> int:
+        raise RuntimeError("the process died here")
+
+    monkeypatch.setattr(supervision.notify, "enqueue", crash)
+    failed = sweep(engine, district, at(TICK), deliver=False)  # logged and counted; the sweep goes on
+    assert (failed.expired, failed.errors, sum(failed.escalated.values())) == (1, 1, 0)
+    with Session(engine) as s:
+        assert s.exec(select(Escalation)).all() == []
+        assert s.exec(select(Notice).where(Notice.kind == "supervision_notice")).all() == []
+        c = s.get(Case, case_id)
+        assert c is not None and (c.state, c.escalation_level) == ("overdue", 0)  # expire had committed before
+        assert audit.verify(s) == []
+    monkeypatch.setattr(supervision.notify, "enqueue", real_enqueue)
+    report = sweep(engine, district, at(TICK, 11), deliver=False)
+    assert dict(report.escalated) == {1: 1, 2: 1, 3: 1}
+    _assert_exactly_once(engine, 1, 0)

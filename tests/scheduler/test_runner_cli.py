@@ -122,3 +122,17 @@ def test_now_without_a_zone_is_local_time(db_url: str, engine: sa.Engine, driver
     out = json.loads(cli("scheduler", "tick", "--db", db_url, "--now", "2026-11-09T00:30", "--json").stdout)
     assert out["today"] == "2026-11-09" and out["escalated"]["1"] == 1
     assert datetime.fromisoformat(out["now"]) == at(date(2026, 11, 9), 0, 30)
+
+
+def test_the_interval_sweep_sends_the_days_reminders_only_from_reminder_time(
+        monkeypatch: pytest.MonkeyPatch, engine: sa.Engine, db_url: str, driver: Driver) -> None:
+    """A scheduler (re)started after 09:00 still sends the day's reminders, once; none before 09:00."""
+    import scheduler.jobs as jobs
+
+    rectifying_case(driver, date(2026, 11, 20))  # its 1-day reminder is due on the 19th
+    monkeypatch.setattr(jobs, "utcnow", lambda: at(date(2026, 11, 19), 8, 30))
+    assert jobs.sweep_job(db_url, None, "09:00")["reminded"] == 0
+    monkeypatch.setattr(jobs, "utcnow", lambda: at(date(2026, 11, 19), 11, 0))
+    assert jobs.sweep_job(db_url, None, "09:00")["reminded"] == 1
+    assert jobs.sweep_job(db_url, None, "09:00")["reminded"] == 0
+    assert jobs.reminder_job(db_url, None)["reminded"] == 0
