@@ -238,3 +238,25 @@ def test_review_and_cessation_deadlines_climb_the_ladder_too(engine: sa.Engine, 
     assert dict(report.escalated) == {1: 1, 2: 1}
     assert sorted((e.kind, e.level) for e in escalations(engine, case.id)) == [
         ("cessation", 1), ("cessation", 2), ("review", 1)]
+
+
+def test_a_restored_deadline_does_not_climb_the_same_rungs_again(engine: sa.Engine, district: District,
+                                                                 driver: Driver, people: People) -> None:
+    from cases.supervision import claimed_level
+
+    deadline = date(2026, 11, 6)
+    case = rectifying_case(driver, deadline)
+    sweep(engine, district, at(date(2026, 11, 13)), deliver=False)  # 5 working days: levels 1 and 2
+    assert [e.level for e in escalations(engine, case.id)] == [1, 2]
+    driver.do(case, "propose_enforcement", reason="逾期拒不整改", now=at(date(2026, 11, 16)))
+    driver.do(case, "send_back", actor=people.reviewer, reason="请先复查", now=at(date(2026, 11, 16), 11))
+    c = fresh(engine, case.id)  # type: ignore[arg-type]
+    assert (c.state, c.deadline, c.deadline_kind) == ("overdue", deadline, "rectification")
+    with Session(engine) as s:
+        assert claimed_level(s, case_id=case.id, deadline=deadline, kind="rectification") == 2  # type: ignore[arg-type]
+    for day in days(date(2026, 11, 16), date(2026, 11, 19)):
+        report = sweep(engine, district, at(day, 12), deliver=False)
+        assert sum(report.escalated.values()) == 0
+    report = sweep(engine, district, at(date(2026, 11, 20)), deliver=False)  # 10 working days: level 3
+    assert dict(report.escalated) == {3: 1}
+    assert [e.level for e in escalations(engine, case.id)] == [1, 2, 3]
