@@ -114,6 +114,9 @@ class Channel(ABC):
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release what the batch held (connections)."""
 
+    def shutdown(self) -> None:  # noqa: B027 - optional hook
+        """Release what the channel holds for good (HTTP client pools)."""
+
 
 class MailChannel(Channel):
     """Mail over SMTP (smtplib), one connection per batch; settings from `district.mail`."""
@@ -230,9 +233,6 @@ class WebhookChannel(Channel):
         if code:
             raise DeliveryError(f"webhook errcode {code}: {answer.get('errmsg', '')}")
 
-    def close(self) -> None:
-        pass
-
     def shutdown(self) -> None:
         self._client.close()
 
@@ -317,7 +317,18 @@ def deliver_pending(
 ) -> DeliveryReport:
     """Send the due outbox rows of the enabled channels; record sent / retry / failed."""
     now = now or utcnow()
+    own = channels is None
     chans = channels_for(district) if channels is None else channels
+    try:
+        return _deliver(engine, now, chans, max_attempts=max_attempts, batch=batch, max_batches=max_batches)
+    finally:
+        if own:
+            for chan in chans.values():
+                chan.shutdown()
+
+
+def _deliver(engine: Engine, now: datetime, chans: dict[str, Channel], *, max_attempts: int, batch: int,
+             max_batches: int) -> DeliveryReport:
     report = DeliveryReport()
     for _ in range(max_batches):
         claimed = claim(engine, now, sorted(chans), limit=batch)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 from datetime import date, timedelta
+from typing import Any
 
 import httpx
 import sqlalchemy as sa
@@ -190,3 +191,36 @@ def test_webhook_posts_group_robot_json_and_retries_on_errcode(engine: sa.Engine
     out = Outgoing(1, "webhook", "", "【挂牌督办】阳光托幼点", "正文", "k", 1, 1, at(TICK))
     title = "【挂牌督办】阳光托幼点"
     assert md.payload(out) == {"msgtype": "markdown", "markdown": {"title": title, "text": f"#### {title}\n\n正文"}}
+
+
+class RefusingInbox(Inbox):
+    """An SMTP server that refuses one mailbox for good (550)."""
+
+    refuse: str = ""
+
+    async def handle_RCPT(self, server: object, session: object, envelope: Any, address: str,  # the aiosmtpd hook
+                          rcpt_options: list[str]) -> str:
+        if address == self.refuse:
+            return "550 5.1.1 mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
+def test_a_mailbox_refused_for_good_fails_at_once_and_the_rest_go_out(engine: sa.Engine, district: District,
+                                                                      driver: Driver, people: People,
+                                                                      smtp: Inbox) -> None:
+    server = RefusingInbox(port=smtp.port)
+    server.refuse = people.lead.email
+    server.start()
+    try:
+        d = with_mail(district, smtp.port)
+        rectifying_case(driver, DEADLINE)
+        report = sweep(engine, d, at(TICK))
+        assert report.delivery is not None and (report.delivery.sent, report.delivery.failed) == (2, 1)
+        rows = {m.recipient: m for m in _mail_rows(engine)}
+        assert (rows[people.lead.email].status, rows[people.lead.email].attempts) == ("failed", 1)
+        assert "550" in rows[people.lead.email].last_error
+        assert sorted(to for _, rcpt in server.envelopes for to in rcpt) == sorted(
+            [people.reviewer.email, people.committee.email])
+    finally:
+        server.stop()
