@@ -287,6 +287,14 @@ class Evidence(SQLModel, table=True):
     uploaded_at: datetime = _ts()
 
 
+# the worklist's "due soon" and "overdue" tabs of one township, read in deadline order
+sa.Index(
+    "ix_case_township_deadline",
+    Case.__table__.c.township_id,  # type: ignore[attr-defined]
+    Case.__table__.c.deadline,  # type: ignore[attr-defined]
+)
+
+
 # == scheduler (issue #3): reminder and escalation claims =====================================
 
 

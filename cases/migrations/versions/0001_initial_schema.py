@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 09:33:45.778196
+Create Date: 2026-11-23 09:56:12.237788
 """
 
 from collections.abc import Sequence
@@ -129,6 +129,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_case_point_id"), ["point_id"], unique=False)
         batch_op.create_index("ix_case_state_deadline", ["state", "deadline"], unique=False)
         batch_op.create_index("ix_case_state_level_deadline", ["state", "escalation_level", "deadline"], unique=False)
+        batch_op.create_index("ix_case_township_deadline", ["township_id", "deadline"], unique=False)
         batch_op.create_index("ix_case_township_state", ["township_id", "state"], unique=False)
 
     op.create_table(
@@ -372,6 +373,7 @@ def downgrade() -> None:
     op.drop_table("web_session")
     with op.batch_alter_table("case", schema=None) as batch_op:
         batch_op.drop_index("ix_case_township_state")
+        batch_op.drop_index("ix_case_township_deadline")
         batch_op.drop_index("ix_case_state_level_deadline")
         batch_op.drop_index("ix_case_state_deadline")
         batch_op.drop_index(batch_op.f("ix_case_point_id"))
