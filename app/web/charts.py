@@ -37,11 +37,11 @@ class BarChart:
     bars: list[Bar]
 
 
-def bar_chart(items: list[tuple[str, int, str, str]], *, width: int = 640, label_width: int = 120,
-              bar_height: int = 20, gap: int = 6) -> BarChart:
+def bar_chart(items: list[tuple[str, int, str, str]], *, width: int = 420, label_width: int = 96,
+              bar_height: int = 16, gap: int = 5) -> BarChart:
     """Horizontal bars for (label, value, css class, link) items, scaled to the largest value."""
     top = max((v for _, v, _, _ in items), default=0) or 1
-    room = width - label_width - 60
+    room = width - label_width - 40
     bars = [Bar(label=label, value=value, y=i * (bar_height + gap), width=max(room * value / top, 1 if value else 0),
                 css=css, href=href)
             for i, (label, value, css, href) in enumerate(items)]
@@ -85,10 +85,10 @@ def _nice_top(value: int) -> int:
     return value
 
 
-def line_chart(labels: list[str], series: list[tuple[str, str, list[int]]], *, width: int = 640,
-               height: int = 220) -> LineChart:
+def line_chart(labels: list[str], series: list[tuple[str, str, list[int]]], *, width: int = 420,
+               height: int = 240) -> LineChart:
     """Lines over a shared x axis (e.g. weeks); the y axis starts at zero."""
-    left, right, top_pad, bottom = 48, 12, 12, 28
+    left, right, top_pad, bottom = 40, 14, 12, 28
     top = _nice_top(max((max(v, default=0) for _, _, v in series), default=0))
     n = max(len(labels), 2)
     plot_w, plot_h = width - left - right, height - top_pad - bottom
@@ -100,7 +100,7 @@ def line_chart(labels: list[str], series: list[tuple[str, str, list[int]]], *, w
         return top_pad + plot_h * (1 - v / top)
 
     out = [Series(name, css, [(x(i), y(v), v) for i, v in enumerate(values)]) for name, css, values in series]
-    step = max(1, math.ceil(len(labels) / 6))
+    step = max(1, math.ceil(len(labels) / 5))
     x_labels = [(x(i), label) for i, label in enumerate(labels) if (len(labels) - 1 - i) % step == 0]
     y_ticks = [(y(int(top * k / 4)), int(top * k / 4)) for k in range(5)]
     return LineChart(width=width, height=height, left=left, bottom=height - bottom, series=out,

@@ -47,6 +47,7 @@ KINDS = (
     Kind("application/pdf", (b"%PDF-",), MAX_PDF_BYTES, "PDF 文件"),
 )
 ACCEPT = ",".join(k.content_type for k in KINDS)
+EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "application/pdf": ".pdf"}
 
 
 def sniff(head: bytes) -> Kind | None:
@@ -148,8 +149,8 @@ def find(session: Session, *, case_id: int, sha256: str) -> Evidence:
     return row
 
 
-def disposition(kind: str, filename: str) -> str:
-    """`inline` for pictures, `attachment` for PDFs; the name in RFC 5987 form."""
+def disposition(kind: str, filename: str, fallback: str = "evidence") -> str:
+    """`inline` for pictures, `attachment` for PDFs; the name in RFC 5987 form, `fallback` for old clients."""
     mode = "inline" if kind.startswith("image/") else "attachment"
-    ascii_name = re.sub(r"[^A-Za-z0-9._-]", "_", filename) or "evidence"
+    ascii_name = filename if re.fullmatch(r"[A-Za-z0-9._-]+", filename) else fallback
     return f"{mode}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"

@@ -168,14 +168,21 @@ def worklist(
         term = search.strip()
         point_ids = select(Point.id).where(
             col(Point.name).contains(term) | col(Point.operator).contains(term) | col(Point.address).contains(term))
+        scope = user.township_id if not sees_all(user) else town_id
+        if scope is not None:  # scan only the township's points (a substring search cannot use an index)
+            point_ids = point_ids.where(col(Point.township_id) == scope)
         if term.isdigit():
             conds.append(sa.or_(col(Case.id) == int(term), col(Case.point_id).in_(point_ids)))
         else:
             conds.append(col(Case.point_id).in_(point_ids))
     total = int(session.exec(select(func.count()).select_from(Case).where(*conds)).one())
     page = max(1, min(page, max(1, math.ceil(total / per_page))))
-    order = ([col(Case.deadline).is_(None), col(Case.deadline), col(Case.id)] if by_deadline
-             else [col(Case.id).desc()])
+    if not by_deadline:
+        order = [col(Case.id).desc()]
+    elif tab == "todo":  # some waiting states run no deadline: those last
+        order = [col(Case.deadline).is_(None), col(Case.deadline), col(Case.id)]
+    else:  # every row has a deadline: (township, deadline) serves the order
+        order = [col(Case.deadline), col(Case.id)]
     ids_q = select(Case.id).where(*conds).order_by(*order).offset((page - 1) * per_page).limit(per_page)
     rows = _case_rows(session, list(session.exec(ids_q).all()), DaysLeft(cal, today))
     return Page(rows=rows, total=total, page=page, per_page=per_page)
@@ -230,7 +237,7 @@ def approval_queue(session: Session, *, user: User, district: District, today: d
     total = int(session.exec(base).one())
     page = max(1, min(page, max(1, math.ceil(total / per_page))))
     ids_q = (_scope(select(Case.id), user).where(*conds)
-             .order_by(col(Case.deadline).is_(None), col(Case.deadline), col(Case.updated_at), col(Case.id))
+             .order_by(col(Case.deadline), col(Case.id))
              .offset((page - 1) * per_page).limit(per_page))
     rows = _case_rows(session, list(session.exec(ids_q).all()), DaysLeft(district.work_calendar(), today))
     return Page(rows=rows, total=total, page=page, per_page=per_page)

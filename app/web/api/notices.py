@@ -44,6 +44,6 @@ def notice_pdf(notice_id: NoticeId, user: ApiUser, session: SessionDep, web: Web
     path = nt.notice_pdf(session, notice=notice, district=web.district, data_dir=web.data_dir,
                          key=web.settings.secret_key)
     return FileResponse(path, media_type="application/pdf", headers={
-        "Content-Disposition": ev.disposition("application/pdf", nt.pdf_filename(notice)),
+        "Content-Disposition": ev.disposition("application/pdf", nt.pdf_filename(notice), f"notice-{notice.id}.pdf"),
         "X-Content-Type-Options": "nosniff",
     })

@@ -146,7 +146,7 @@ def evidence_response(session: Session, web: Any, user: User, case_id: int, sha2
         raise NotFound("证据文件已不在存储中", "the evidence file is missing from storage")
     media = "image/jpeg" if thumb else row.content_type
     return FileResponse(path, media_type=media, headers={
-        "Content-Disposition": ev.disposition(media, row.filename),
+        "Content-Disposition": ev.disposition(media, row.filename, f"evidence-{row.sha256[:12]}{ev.EXTENSIONS[media]}"),
         "X-Content-Type-Options": "nosniff",
         "Content-Security-Policy": "default-src 'none'; sandbox",
         "Cache-Control": "private, max-age=86400",
@@ -166,7 +166,7 @@ def notice_pdf(notice_id: Annotated[int, Path(ge=1, le=2**62)], user: CurrentUse
     path = nt.notice_pdf(session, notice=notice, district=web.district, data_dir=web.data_dir,
                          key=web.settings.secret_key)
     return FileResponse(path, media_type="application/pdf", headers={
-        "Content-Disposition": ev.disposition("application/pdf", nt.pdf_filename(notice)),
+        "Content-Disposition": ev.disposition("application/pdf", nt.pdf_filename(notice), f"notice-{notice.id}.pdf"),
         "X-Content-Type-Options": "nosniff",
         "Content-Security-Policy": "default-src 'none'; sandbox",
     })
