@@ -248,6 +248,14 @@ def proposal_counts(session: Session, *, user: User) -> dict[str, int]:
     return {s: int(n) for s, n in session.exec(q).all()}
 
 
+def supervised(session: Session, *, user: User, district: District, today: date, limit: int = 10) -> list[CaseRow]:
+    """The open cases highest on the supervision ladder (挂牌督办 first), for the overview."""
+    q = (_scope(select(Case.id), user)
+         .where(col(Case.escalation_level) > 0, col(Case.state).notin_(TERMINAL))
+         .order_by(col(Case.escalation_level).desc(), col(Case.deadline), col(Case.id)).limit(limit))
+    return _case_rows(session, list(session.exec(q).all()), DaysLeft(district.work_calendar(), today))
+
+
 # -- registry --------------------------------------------------------------------------------
 
 

@@ -28,7 +28,7 @@ _LOGGER = logging.getLogger(__name__)
 
 router = APIRouter(tags=["pages"])
 
-HOME = {Role.INSPECTOR: "/worklist", Role.LEAD: "/worklist", Role.REVIEWER: "/queue",
+HOME = {Role.INSPECTOR: "/worklist", Role.LEAD: "/dashboard", Role.REVIEWER: "/queue",
         Role.COMMITTEE: "/dashboard", Role.ADMIN: "/dashboard"}
 
 

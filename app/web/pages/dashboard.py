@@ -12,6 +12,7 @@ from app.web.deps import CurrentUser, SessionDep, WebDep
 from app.web.render import render, short_date
 from cases.queries import rectification_engine, sees_all
 from cases.service import LEVEL_ZH
+from workflow.spec import PREVIOUS
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -38,6 +39,8 @@ def dashboard(request: Request, user: CurrentUser, session: SessionDep, web: Web
         "data": data, "state_chart": bars, "trend_chart": trend, "today": today, "level_zh": LEVEL_ZH,
         "states": eng.spec.states, "district_wide": sees_all(user),
         "outcomes": [(s, eng.state_zh(s)) for s in views.TERMINAL],
+        "supervised": views.supervised(session, user=user, district=web.district, today=today),
+        "calendar_mode": web.district.deadlines.calendar,
     })
 
 
@@ -47,7 +50,7 @@ def workflow(request: Request, user: CurrentUser) -> Response:
     graph = charts.workflow_graph(eng.spec)
     rows = [{"trigger": t.trigger, "zh": t.zh,
              "sources": [eng.state_zh(s) for s in t.sources],
-             "dest": "提议前的状态" if t.dest == "<previous>" else eng.state_zh(t.dest),
+             "dest": "提议前的状态" if t.dest == PREVIOUS else eng.state_zh(t.dest),
              "roles": sorted(t.roles), "notice": t.notice.title if t.notice else "",
              "guards": [g.zh for g in t.guards]}
             for t in eng.spec.transitions]
