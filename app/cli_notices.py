@@ -67,8 +67,9 @@ def list_notices(
         print_json(rows)
         return
     table = Table(title="文书 / notices")
-    for head in ("文号 number", "类型 kind", "案件 case", "主送 addressee", "日期 issued", "PDF"):
-        table.add_column(head)
+    table.add_column("文号 number", no_wrap=True)
+    for head in ("类型 kind", "案件 case", "主送 addressee", "日期 issued", "PDF"):
+        table.add_column(head, overflow="fold")
     for r in rows:
         table.add_row(str(r["number"]), str(r["title"]), str(r["case_id"] or "—"), str(r["addressee"]),
                       str(r["issued_on"]), "✓" if r["pdf_sha256"] else "—")

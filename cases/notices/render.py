@@ -227,6 +227,7 @@ class NoticeRenderer:
         import weasyprint
         from weasyprint.text.fonts import FontConfiguration
 
+        _warn_without_harfbuzz_subset()
         self.district = district
         self.env = make_env()
         self.fonts = fonts or district_fonts(district, embed=embed_fonts)
@@ -269,6 +270,15 @@ class NoticeRenderer:
         data = self.pdf(job)
         _atomic_write(path, data)
         return hashlib.sha256(data).hexdigest()
+
+
+@lru_cache(maxsize=1)
+def _warn_without_harfbuzz_subset() -> None:
+    from weasyprint.text import ffi
+
+    if getattr(ffi, "harfbuzz_subset", None) is None:
+        _LOGGER.warning("libharfbuzz-subset is missing: WeasyPrint subsets fonts with fontTools and each "
+                        "notice takes seconds; install it (Debian: apt install libharfbuzz-subset0)")
 
 
 def _xmp_finisher(job: NoticeJob) -> Callable[[Any, Any], None]:

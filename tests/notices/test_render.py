@@ -144,3 +144,19 @@ def test_filters() -> None:
     assert cn_date("2026-01-05") == "2026年1月5日"
     assert cn_date(None) == ""
     assert [zh_numeral(i) for i in (1, 10, 12, 20, 21)] == ["一", "十", "十二", "二十", "二十一"]
+
+
+def test_rare_characters_fall_back_to_an_embedded_system_font(world: World) -> None:
+    """Characters outside the cached cut (not in GB 2312) still print, from the configured family."""
+    import io
+
+    from pypdf import PdfReader
+
+    name = "王喆堃玥托幼点"
+    notice = world.notice("filing_receipt", point={"name": name})
+    pdf = notice_pdf(notice, world.district, key=KEY)
+    assert name in pdf_text(pdf)
+    reader = PdfReader(io.BytesIO(pdf))
+    fonts = {str(f.get_object()["/BaseFont"]) for p in reader.pages
+             for f in (p["/Resources"].get("/Font") or {}).values()}
+    assert any("tuoyou" not in f for f in fonts), fonts  # the fallback face is embedded too
