@@ -454,13 +454,17 @@ def render_jobs(jobs: Sequence[NoticeJob], district: District, out_dir: Path, *,
                                  initargs=(district.model_dump_json(), fonts)) as pool:
             futures = {pool.submit(_worker_render, job, str(path)): i
                        for i, (job, path) in enumerate(zip(jobs, paths, strict=True))}
-            for fut in as_completed(futures):
-                i = futures[fut]
-                _id, path_s, sha = fut.result()
-                results[i] = (jobs[i], Path(path_s), sha)
-                done += 1
-                if progress:
-                    progress(done, total)
+            try:
+                for fut in as_completed(futures):
+                    i = futures[fut]
+                    _id, path_s, sha = fut.result()
+                    results[i] = (jobs[i], Path(path_s), sha)
+                    done += 1
+                    if progress:
+                        progress(done, total)
+            except BaseException:
+                pool.shutdown(wait=True, cancel_futures=True)  # one failure stops the batch
+                raise
     return [r for r in results if r is not None]
 
 

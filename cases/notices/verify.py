@@ -85,7 +85,11 @@ def _claims(data: bytes) -> _Claims:
         _add(claims.numbers, m.group(1).decode("utf-8", "replace"))
     for m in _XMP_HASH.finditer(data):
         _add(claims.content_hashes, m.group(1).decode("ascii"))
-    # 2. and 3. The document info (keywords) and the text of the pages, through pypdf.
+    # 2. and 3. The document info (keywords) and the text of the pages, through pypdf
+    #    (quietly: a damaged file makes pypdf warn about what we are about to report anyway).
+    pypdf_log = logging.getLogger("pypdf")
+    level = pypdf_log.level
+    pypdf_log.setLevel(logging.ERROR)
     try:
         from pypdf import PdfReader
 
@@ -104,6 +108,8 @@ def _claims(data: bytes) -> _Claims:
                 _add(claims.numbers, m.group(0))
     except Exception as exc:  # a damaged file is exactly what we must still judge
         _LOGGER.debug("pypdf could not read the file: %s", exc)
+    finally:
+        pypdf_log.setLevel(level)
     return claims
 
 
