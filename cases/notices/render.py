@@ -16,9 +16,8 @@ import logging
 import multiprocessing
 import os
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
@@ -202,24 +201,6 @@ def notice_context(job: NoticeJob, district: District) -> dict[str, Any]:
 # -- the renderer ----------------------------------------------------------------------------
 
 
-def _source_date_epoch(day: date) -> str:
-    return str(int(datetime(day.year, day.month, day.day).timestamp()))
-
-
-@contextmanager
-def _reproducible(day: date) -> Iterator[None]:
-    """fontTools stamps subset fonts with the clock unless SOURCE_DATE_EPOCH says otherwise."""
-    old = os.environ.get("SOURCE_DATE_EPOCH")
-    os.environ["SOURCE_DATE_EPOCH"] = _source_date_epoch(day)
-    try:
-        yield
-    finally:
-        if old is None:
-            os.environ.pop("SOURCE_DATE_EPOCH", None)
-        else:
-            os.environ["SOURCE_DATE_EPOCH"] = old
-
-
 class NoticeRenderer:
     """Renders notices of one district; holds the parsed stylesheets and fonts for reuse."""
 
@@ -262,8 +243,7 @@ class NoticeRenderer:
         """The notice as PDF bytes: same notice, same bytes."""
         doc = self.document(job)
         identifier = hashlib.md5(f"{job.number}|{job.content_hash}".encode(), usedforsecurity=False).hexdigest()
-        with _reproducible(job.issued_on):
-            return doc.write_pdf(pdf_identifier=identifier.encode(), finisher=_xmp_finisher(job))
+        return doc.write_pdf(pdf_identifier=identifier.encode(), finisher=_xmp_finisher(job))
 
     def write(self, job: NoticeJob, path: Path) -> str:
         """Render to `path` atomically; returns the file's sha256."""
@@ -272,11 +252,20 @@ class NoticeRenderer:
         return hashlib.sha256(data).hexdigest()
 
 
+#: A fixed font timestamp (2000-01-01) for WeasyPrint's fontTools path, so PDFs stay reproducible.
+FONT_EPOCH = "946684800"
+
+
 @lru_cache(maxsize=1)
 def _warn_without_harfbuzz_subset() -> None:
-    from weasyprint.text import ffi
+    """Without libharfbuzz-subset WeasyPrint cuts fonts with fontTools: slow, and stamped with the clock.
 
-    if getattr(ffi, "harfbuzz_subset", None) is None:
+    fontTools honours SOURCE_DATE_EPOCH, so it is fixed for this process (only in that case).
+    """
+    from weasyprint.pdf import fonts
+
+    if getattr(fonts, "harfbuzz_subset", None) is None:
+        os.environ.setdefault("SOURCE_DATE_EPOCH", FONT_EPOCH)
         _LOGGER.warning("libharfbuzz-subset is missing: WeasyPrint subsets fonts with fontTools and each "
                         "notice takes seconds; install it (Debian: apt install libharfbuzz-subset0)")
 
