@@ -12,6 +12,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from sqlmodel import Session, col, select
 
+from app.cli_notices import notice_app, report
+from app.cli_scheduler import inbox, scheduler_app
+from app.cli_serve import serve
 from app.context import ConfigOpt, DbOpt, JsonOpt, handle_errors, open_context, print_json
 from cases import audit
 from cases.bootstrap import init_database
@@ -58,7 +61,8 @@ def _parse_date(value: str | None, label: str) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise InvalidInput(f"{label} 日期格式应为 YYYY-MM-DD：{value}", f"{label} must be YYYY-MM-DD: {value}") from None
+        raise InvalidInput(f"{label} 日期格式应为 YYYY-MM-DD：{value}",
+                           f"{label} must be YYYY-MM-DD: {value}") from None
 
 
 def _parse_now(value: str | None) -> datetime | None:
@@ -379,31 +383,11 @@ def workflow_show(
     out.print(table)
 
 
-def _register_optional() -> None:
-    """Commands that live in their own modules (notices, scheduler, web)."""
-    try:
-        from app.cli_notices import notice_app, report
-
-        app.add_typer(notice_app, name="notice")
-        app.command("report")(report)
-    except ImportError as exc:  # pragma: no cover - during development only
-        _LOGGER.debug("notice commands unavailable: %s", exc)
-    try:
-        from app.cli_scheduler import inbox, scheduler_app
-
-        app.add_typer(scheduler_app, name="scheduler")
-        app.command("inbox")(inbox)
-    except ImportError as exc:  # pragma: no cover
-        _LOGGER.debug("scheduler commands unavailable: %s", exc)
-    try:
-        from app.cli_serve import serve
-
-        app.command("serve")(serve)
-    except ImportError as exc:  # pragma: no cover
-        _LOGGER.debug("serve unavailable: %s", exc)
-
-
-_register_optional()
+app.add_typer(notice_app, name="notice")
+app.command("report")(report)
+app.add_typer(scheduler_app, name="scheduler")
+app.command("inbox")(inbox)
+app.command("serve")(serve)
 
 
 def main() -> None:

@@ -244,7 +244,8 @@ def load_district(path: str | Path | None = None) -> District:
     except FileNotFoundError as exc:
         raise InvalidInput(f"找不到区县配置文件 {p}", f"district config file {p} not found") from exc
     except tomllib.TOMLDecodeError as exc:
-        raise InvalidInput(f"区县配置文件 {p} 格式错误：{exc}", f"district config {p} is not valid TOML: {exc}") from exc
+        raise InvalidInput(f"区县配置文件 {p} 格式错误：{exc}",
+                           f"district config {p} is not valid TOML: {exc}") from exc
     try:
         return District.model_validate(raw)
     except ValueError as exc:

@@ -17,6 +17,7 @@ from workflow.engine import Engine, engine_for
 from workflow.rectification import RECTIFICATION
 
 TOWNSHIP_ROLES = ("inspector", "lead")
+EXTRA_TRIGGERS_ZH = {"open": "立案", "escalate": "督办升级"}  # audit events that are not transitions
 ACTIVE_STATES = ("rectifying", "overdue", "reinspecting", "refused", "enforcement")
 
 
@@ -178,8 +179,10 @@ def case_detail(session: Session, *, user: User, case_id: int, district: Distric
                              "results": last_insp.results, "notes": last_insp.notes}
                             if last_insp else None),
         "timeline": [
-            {"seq": e.seq, "at": e.at.astimezone(tz).isoformat(), "actor": e.actor, "role": e.role, "trigger": e.trigger,
-             "trigger_zh": eng.spec.trigger_zh(e.trigger) if e.trigger != "open" else "立案",
+            {"seq": e.seq, "at": e.at.astimezone(tz).isoformat(), "actor": e.actor, "role": e.role,
+             "trigger": e.trigger,
+             "trigger_zh": EXTRA_TRIGGERS_ZH.get(e.trigger) or eng.spec.trigger_zh(e.trigger),
+             "level_zh": e.data.get("level_zh"),
              "from": e.from_state, "to": e.to_state, "to_zh": eng.state_zh(e.to_state),
              "reason": e.reason, "evidence": e.evidence, "notice": e.notice_number, "hash": e.hash}
             for e in events

@@ -24,7 +24,7 @@ from sqlmodel import Session
 from cases import audit, notify
 from cases.config import District
 from cases.errors import Conflict, InvalidInput, NotAllowed, NotFound
-from cases.models import Case, CaseEvent, Inspection, Notice, Point, Township, User, utcnow
+from cases.models import Case, CaseEvent, Escalation, Inspection, Notice, Point, Township, User, utcnow
 from cases.numbering import format_number, next_seq
 from cases.queries import case_not_found, rectification_engine, sees_all, township_by_code
 from workflow.engine import Step
@@ -90,6 +90,10 @@ NOTICE = Notice.__table__  # type: ignore[attr-defined]
 
 
 _LOAD_CASE = sa.select(CASE).where(CASE.c.id == sa.bindparam("case_id")).with_for_update()
+ESCALATION = Escalation.__table__  # type: ignore[attr-defined]
+_CLAIMED_LEVEL = sa.select(sa.func.max(ESCALATION.c.level)).where(
+    ESCALATION.c.case_id == sa.bindparam("case_id"), ESCALATION.c.deadline == sa.bindparam("deadline"),
+    ESCALATION.c.kind == sa.bindparam("kind"))
 _INSERT_EVENT = EVENT.insert().returning(EVENT.c.id)
 _INSERT_NOTICE = NOTICE.insert().returning(NOTICE.c.id)
 _NOTICE_EVENT = NOTICE.update().where(NOTICE.c.id == sa.bindparam("_id"))
@@ -117,6 +121,16 @@ class WorkingCase:
         if "_point" not in self.__dict__:
             self._point = point_and_township(session, self.point_id)
         return self._point  # type: ignore[no-any-return]
+
+
+def claimed_level(session: Session, *, case_id: int, deadline: date, kind: str) -> int:
+    """The highest rung of the supervision ladder already taken for this deadline of the case (0 if none).
+
+    `escalation_level` is reset when the running deadline changes; when a proposal is sent back and
+    the earlier deadline is restored, this tells the level that deadline had reached.
+    """
+    row = session.connection().execute(_CLAIMED_LEVEL, {"case_id": case_id, "deadline": deadline, "kind": kind})
+    return int(row.scalar() or 0)
 
 
 def load_case(session: Session, *, user: User, case_id: int) -> WorkingCase:
@@ -164,6 +178,10 @@ def advance(
             case.escalation_level = 0
             if step.spec.deadline not in NO_NEW_DEADLINE:
                 case.deadline_set_on = today
+            elif step.spec.deadline is DeadlineRule.RESTORE and case.deadline is not None:
+                # a restored deadline keeps the rung of the ladder it had already reached
+                case.escalation_level = claimed_level(session, case_id=case_id, deadline=case.deadline,
+                                                      kind=case.deadline_kind or "")
         if step.spec.proposes:
             case.proposal_reason = action.reason
             if action.target:

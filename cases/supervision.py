@@ -483,13 +483,3 @@ def _send_reminder(session: Session, district: District, case: LockedCase, days_
     session.commit()
 
 
-def claimed_level(session: Session, *, case_id: int, deadline: date, kind: str) -> int:
-    """The highest rung already taken for this deadline of the case (0 if none).
-
-    `Case.escalation_level` is reset when the running deadline changes; when a proposal is sent
-    back and the earlier deadline is restored, this tells the level that deadline had reached.
-    """
-    table = _ESCALATION
-    q = sa.select(sa.func.max(table.c.level)).where(table.c.case_id == case_id, table.c.deadline == deadline,
-                                                     table.c.kind == kind)
-    return int(session.connection().execute(q).scalar() or 0)

@@ -250,8 +250,8 @@ def test_case_detail_shows_allowed_for_the_viewer(driver: Driver, session: Sessi
     assert d["allowed"] == []
 
 
-def test_advance_uses_the_service_only(session: Session, driver: Driver, people: People) -> None:
-    case = driver.open()
+def test_unknown_case_is_not_found(session: Session, driver: Driver, people: People) -> None:
+    driver.open()
     with pytest.raises(NotFound):
         advance(session=session, district=driver.district, case_id=999999, actor=people.inspector,
                 action=Action("start_review"))

@@ -242,7 +242,7 @@ def test_review_and_cessation_deadlines_climb_the_ladder_too(engine: sa.Engine, 
 
 def test_a_restored_deadline_does_not_climb_the_same_rungs_again(engine: sa.Engine, district: District,
                                                                  driver: Driver, people: People) -> None:
-    from cases.supervision import claimed_level
+    from cases.service import claimed_level
 
     deadline = date(2026, 11, 6)
     case = rectifying_case(driver, deadline)
@@ -252,6 +252,7 @@ def test_a_restored_deadline_does_not_climb_the_same_rungs_again(engine: sa.Engi
     driver.do(case, "send_back", actor=people.reviewer, reason="请先复查", now=at(date(2026, 11, 16), 11))
     c = fresh(engine, case.id)  # type: ignore[arg-type]
     assert (c.state, c.deadline, c.deadline_kind) == ("overdue", deadline, "rectification")
+    assert c.escalation_level == 2  # the restored deadline keeps the rung it had reached
     with Session(engine) as s:
         assert claimed_level(s, case_id=case.id, deadline=deadline, kind="rectification") == 2  # type: ignore[arg-type]
     for day in days(date(2026, 11, 16), date(2026, 11, 19)):
