@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import logging
 import tomllib
+from collections.abc import Mapping
 from datetime import date
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -212,7 +213,22 @@ class District(_Strict):
         return next((c for c in self.checklist if c.code == code), None)
 
     def policy(self) -> Policy:
-        """The numbers the pure workflow needs, taken from this district."""
+        """The numbers the pure workflow needs, taken from this district (built once)."""
+        return self.cached_policy
+
+    def work_calendar(self) -> WorkCalendar:
+        """The district's working-day calendar (built once)."""
+        return self.cached_calendar
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> District:
+        """A copy whose derived views are built again from its own values."""
+        copy = super().model_copy(update=update, deep=deep)
+        for name in ("cached_policy", "cached_calendar"):
+            copy.__dict__.pop(name, None)
+        return copy
+
+    @cached_property
+    def cached_policy(self) -> Policy:
         return Policy(
             max_rounds=self.rounds.max,
             cutoff=self.district.cutoff,
@@ -226,7 +242,8 @@ class District(_Strict):
             approval_days=self.deadlines.approval,
         )
 
-    def work_calendar(self) -> WorkCalendar:
+    @cached_property
+    def cached_calendar(self) -> WorkCalendar:
         return WorkCalendar(
             mode=self.deadlines.calendar,
             extra_holidays=frozenset(self.calendar.holidays),

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from cases import audit
+from cases.config import District
 from cases.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from cases.models import Case, CaseEvent, Inspection, Message, Notice
 from cases.queries import case_detail, list_cases
@@ -255,3 +256,12 @@ def test_unknown_case_is_not_found(session: Session, driver: Driver, people: Peo
     with pytest.raises(NotFound):
         advance(session=session, district=driver.district, case_id=999999, actor=people.inspector,
                 action=Action("start_review"))
+
+
+def test_district_copies_rebuild_their_policy(district: District) -> None:
+    from cases.config import Deadlines, Rounds
+
+    assert district.policy() is district.policy()
+    other = district.model_copy(update={"rounds": Rounds(max=4), "deadlines": Deadlines(calendar="calendar")})
+    assert (other.policy().max_rounds, other.work_calendar().mode) == (4, "calendar")
+    assert (district.policy().max_rounds, district.work_calendar().mode) == (2, "workdays")
