@@ -227,6 +227,11 @@ def point_add(
     typer.echo(f"已立案：案件 {case.id}（已登记）/ case {case.id} opened")
 
 
+def _viewer(session: Session, as_user: str | None) -> User:
+    """The user whose scope a listing uses; without --as, the operator sees the whole district."""
+    return get_user(session, as_user) if as_user else User(name="cli", role="admin")
+
+
 @case_app.command("list")
 @handle_errors
 def case_list(
@@ -241,7 +246,7 @@ def case_list(
     """案件列表 / list cases."""
     ctx = open_context(db, config)
     with Session(ctx.engine, expire_on_commit=False) as s:
-        viewer = get_user(s, as_user) if as_user else User(name="cli", role="admin")
+        viewer = _viewer(s, as_user)
         today = local_today(ctx.district, datetime.now(UTC))
         rows = list_cases(s, user=viewer, state=state, township=township, overdue=overdue, today=today)
     if json:
@@ -266,7 +271,7 @@ def case_show(
     """案件详情：状态、期限、轮次、督办级别、时间线、可执行操作 / show one case."""
     ctx = open_context(db, config)
     with Session(ctx.engine, expire_on_commit=False) as s:
-        viewer = get_user(s, as_user) if as_user else User(name="cli", role="admin")
+        viewer = _viewer(s, as_user)
         d = case_detail(s, user=viewer, case_id=case_id, district=ctx.district,
                         today=local_today(ctx.district, datetime.now(UTC)))
     if json:
