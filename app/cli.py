@@ -318,15 +318,10 @@ def case_do(
         result = advance(session=s, district=ctx.district, case_id=case_id, actor=actor,
                          action=Action(trigger=trigger, reason=reason, failed=tuple(fail or ()),
                                        major=tuple(major or ()), target=target, expected_version=expect_version))
-        c = result.case
-        payload = {"case_id": c.id, "trigger": trigger, "from": result.step.source, "to": result.step.dest,
-                   "state_zh": rectification_engine().state_zh(c.state), "version": c.version, "round": c.round,
-                   "deadline": c.deadline.isoformat() if c.deadline else None,
-                   "notices": [n.number for n in result.notices], "event_hash": result.event.hash}
+    payload = result.summary()
     if json:
         return print_json(payload)
-    eng = rectification_engine()
-    msg = f"案件 {case_id}：{eng.state_zh(payload['from'])} → {payload['state_zh']}"
+    msg = f"案件 {case_id}：{rectification_engine().state_zh(payload['from'])} → {payload['state_zh']}"
     if payload["deadline"]:
         msg += f"，期限 {payload['deadline']}"
     if payload["notices"]:

@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 
 from cases.config import District
 from cases.errors import TuoyouError
-from cases.models import Case, Township, User
+from cases.models import Township, User
 from cases.service import Action, advance, open_case
 from cases.users import add_user, hash_password, system_user
 
@@ -181,7 +181,3 @@ def fill_demo(
 def _at(day: date, tz: ZoneInfo, rng: random.Random) -> datetime:
     return datetime.combine(day, time(rng.randint(8, 17), rng.randint(0, 59)), tz).astimezone(UTC)
 
-
-def demo_case_ids(engine: Engine) -> list[int]:
-    with Session(engine) as session:
-        return [c.id for c in session.exec(select(Case)).all() if c.id is not None]

@@ -6,7 +6,6 @@ transition gives its number back and two writers never get the same one.
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
@@ -32,10 +31,3 @@ def format_number(prefix: str, year: int, seq: int) -> str:
     """武清教整〔2026〕12号"""
     return f"{prefix}〔{year}〕{seq}号"
 
-
-def peek_last(session: Session, *, district: str, kind: str, year: int) -> int:
-    row = session.get(NoticeCounter, (district, kind, year))
-    return row.last if row else 0
-
-
-__all__ = ["format_number", "next_seq", "peek_last", "sa"]

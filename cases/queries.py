@@ -38,12 +38,9 @@ def case_not_found(case_id: object) -> NotFound:
     return NotFound(f"案件 {case_id} 不存在或不在您的辖区", f"case {case_id} not found (or not in your township)")
 
 
-def get_case(session: Session, *, user: User, case_id: int, for_update: bool = False) -> Case:
+def get_case(session: Session, *, user: User, case_id: int) -> Case:
     """The case, if this user may see it; another township's case is simply not found."""
-    q = select(Case).where(Case.id == case_id)
-    if for_update:
-        q = q.with_for_update()
-    case = session.exec(q).first()
+    case = session.exec(select(Case).where(Case.id == case_id)).first()
     if case is None or not can_see(user, case):
         raise case_not_found(case_id)
     return case

@@ -60,6 +60,13 @@ class Result:
     step: Step
     notices: list[Notice]
 
+    def summary(self) -> dict[str, Any]:
+        """What the faces report back after a transition (CLI `--json`, API response)."""
+        c = self.case
+        return {"case_id": c.id, "trigger": self.step.trigger, "from": self.step.source, "to": self.step.dest,
+                "state_zh": rectification_engine().state_zh(c.state), "version": c.version, "round": c.round,
+                "deadline": c.deadline, "notices": [n.number for n in self.notices], "event_hash": self.event.hash}
+
 
 def local_today(district: District, now: datetime) -> date:
     return now.astimezone(ZoneInfo(district.district.timezone)).date()

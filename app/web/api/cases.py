@@ -12,7 +12,7 @@ from app.web import views
 from app.web.api.schemas import ERRORS, ActionIn, ActionOut, EvidenceOut, PageOut
 from app.web.deps import ApiUser, SessionDep, WebDep
 from cases.errors import InvalidInput
-from cases.queries import case_detail, get_case, rectification_engine
+from cases.queries import case_detail, get_case
 from cases.service import Action, advance
 
 _LOGGER = logging.getLogger(__name__)
@@ -63,10 +63,7 @@ def do(case_id: CaseId, body: ActionIn, user: ApiUser, session: SessionDep, web:
                      action=Action(trigger=body.trigger, reason=body.reason, failed=tuple(body.failed),
                                    major=tuple(body.major), notes=dict(body.notes), target=body.target,
                                    evidence=tuple(body.evidence), expected_version=body.expected_version))
-    c = result.case
-    return {"case_id": c.id, "trigger": body.trigger, "from": result.step.source, "to": result.step.dest,
-            "state_zh": rectification_engine().state_zh(c.state), "version": c.version, "round": c.round,
-            "deadline": c.deadline, "notices": [n.number for n in result.notices], "event_hash": result.event.hash}
+    return result.summary()
 
 
 def _evidence_out(case_id: int, e: Any) -> dict[str, Any]:
