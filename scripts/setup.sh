@@ -13,10 +13,12 @@ for arg in "$@"; do
 done
 
 # System packages: Pango for WeasyPrint, CJK fonts for Chinese notices, poppler for PDF checks,
-# Chromium for the browser tests.
-pkgs=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk fonts-wqy-microhei fontconfig)
+# Chromium for the browser tests; Ghostscript, MuPDF and qpdf to check that notices print in every reader.
+# 楷体 faces (AR PL UKai / GKai) for the （一） headings of notices.
+pkgs=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk fonts-wqy-microhei fontconfig
+      fonts-arphic-ukai fonts-arphic-gkai00mp)
 if [ "$with_test" = 1 ]; then
-  pkgs+=(chromium poppler-utils)
+  pkgs+=(chromium poppler-utils ghostscript mupdf-tools qpdf)
 fi
 missing=()
 for p in "${pkgs[@]}"; do
