@@ -23,6 +23,7 @@ from workflow.notices import NoticeKind
 from workflow.policy import Policy
 from workflow.spec import (
     PREVIOUS,
+    SAME,
     DeadlineRule,
     Guard,
     Request,
@@ -94,6 +95,10 @@ class Engine:
                 if key in self._by_source:
                     raise ValueError(f"{spec.name}: two transitions for {key}")
                 self._by_source[key] = t
+            if t.dest == SAME and (t.deadline is not DeadlineRule.KEEP or t.rounds is not RoundRule.KEEP
+                                   or t.proposes):
+                raise ValueError(f"{spec.name}: {t.trigger} keeps the state, so it cannot set a deadline, "
+                                 "a round or a proposal")
         self.machine = Machine(
             model=None,
             states=[s.name for s in spec.states],
@@ -112,7 +117,7 @@ class Engine:
         """For each proposal state, the states a proposal into it can come from."""
         out: dict[str, list[str]] = {}
         for t in self.spec.transitions:
-            if t.dest != PREVIOUS:
+            if t.dest not in (PREVIOUS, SAME):
                 for src in t.sources:
                     out.setdefault(t.dest, [])
                     if src not in out[t.dest]:
@@ -131,7 +136,8 @@ class Engine:
                             "conditions": [*conditions, self._came_from(prev)],
                         })
                 else:
-                    result.append({"trigger": t.trigger, "source": src, "dest": t.dest,
+                    dest = src if t.dest == SAME else t.dest
+                    result.append({"trigger": t.trigger, "source": src, "dest": dest,
                                    "conditions": conditions})
         return result
 
@@ -245,6 +251,8 @@ class Engine:
     def _keep_books(self, subject: Subject, step: Step, request: Request, policy: Policy,
                     calendar: WorkCalendar) -> None:
         t = step.spec
+        if t.dest == SAME:  # an act recorded in place: proposer, return stack and deadline stay as they are
+            return
         entering_proposal = self.spec.state(step.dest).proposal
         # return stack and proposer
         if t.dest == PREVIOUS:
@@ -317,7 +325,12 @@ class Engine:
         """(trigger, 中文, from, to, roles) rows of the declaration."""
         rows = []
         for t in self.spec.transitions:
-            dest = "（提议前的状态）" if t.dest == PREVIOUS else f"{t.dest} {self.state_zh(t.dest)}"
+            if t.dest == PREVIOUS:
+                dest = "（提议前的状态）"
+            elif t.dest == SAME:
+                dest = "（状态不变）"
+            else:
+                dest = f"{t.dest} {self.state_zh(t.dest)}"
             rows.append((t.trigger, t.zh, ", ".join(t.sources), dest, ", ".join(sorted(t.roles))))
         return rows
 
@@ -328,7 +341,7 @@ class Engine:
         lines.append(f"    [*] --> {self.spec.initial}")
         for t in self.spec.transitions:
             for src in t.sources:
-                dests = self._previous.get(src, ()) if t.dest == PREVIOUS else (t.dest,)
+                dests = {PREVIOUS: self._previous.get(src, ()), SAME: (src,)}.get(t.dest, (t.dest,))
                 for d in dests:
                     lines.append(f"    {src} --> {d}: {t.trigger}")
         for s in self.spec.states:

@@ -123,13 +123,14 @@ class StateSpec:
 
 
 PREVIOUS = "<previous>"  # `dest` of a transition that returns to the state before the proposal
+SAME = "<same>"  # `dest` of a transition that records an act without changing the state (e.g. 督办反馈)
 
 
 @dataclass(frozen=True)
 class TransitionSpec:
     trigger: str
     sources: tuple[str, ...]
-    dest: str  # a state name or PREVIOUS
+    dest: str  # a state name, PREVIOUS or SAME
     roles: frozenset[Role]
     zh: str
     en: str

@@ -11,7 +11,7 @@ from workflow.engine import Engine, engine_for
 from workflow.errors import InvalidInput, NotAllowed
 from workflow.policy import Policy
 from workflow.rectification import RECTIFICATION
-from workflow.spec import Request
+from workflow.spec import SAME, DeadlineRule, Request, Role, StateSpec, TransitionSpec, WorkflowSpec
 from workflow.workdays import WorkCalendar
 
 POLICY = Policy(
@@ -247,3 +247,38 @@ def test_mermaid_and_table(eng: Engine) -> None:
     assert "filing_proposed --> under_review: send_back" in m
     assert "filing_proposed --> reinspecting: send_back" in m
     assert len(eng.table()) == len(RECTIFICATION.transitions)
+
+
+# -- transitions that keep the state ---------------------------------------------------------
+
+
+def _stay_spec(**over: object) -> WorkflowSpec:
+    note = TransitionSpec(trigger="note", sources=("open", "asked"), dest=SAME, roles=frozenset({Role.INSPECTOR}),
+                          zh="记录", en="note", **over)  # type: ignore[arg-type]
+    ask = TransitionSpec(trigger="ask", sources=("open",), dest="asked", roles=frozenset({Role.INSPECTOR}),
+                         zh="提议", en="ask", proposes=True, deadline=DeadlineRule.APPROVAL)
+    return WorkflowSpec(name="stay_demo", zh="演示", initial="open",
+                        states=(StateSpec("open", "开", "open"), StateSpec("asked", "提议", "asked", proposal=True)),
+                        transitions=(note, ask))
+
+
+def test_same_keeps_state_and_books() -> None:
+    eng = Engine(_stay_spec())
+    case = Subject(state="open")
+    eng.fire(case, Request(trigger="ask", role="inspector", actor_id=7, today=date(2026, 11, 2)), Policy(),
+             WorkCalendar())
+    before = (case.state, case.proposer_id, case.return_stack, case.deadline, case.round)
+    step = eng.fire(case, Request(trigger="note", role="inspector", actor_id=8, today=date(2026, 11, 3)), Policy(),
+                    WorkCalendar())
+    assert (step.source, step.dest) == ("asked", "asked")
+    assert (case.state, case.proposer_id, case.return_stack, case.deadline, case.round) == before
+    assert "note" in eng.allowed(case, "inspector", 8, Policy())
+    assert ("note", "记录", "open, asked", "（状态不变）", "inspector") in eng.table()
+    assert "asked --> asked: note" in eng.mermaid()
+
+
+def test_same_cannot_set_a_deadline_or_propose() -> None:
+    with pytest.raises(ValueError, match="keeps the state"):
+        Engine(_stay_spec(deadline=DeadlineRule.REVIEW))
+    with pytest.raises(ValueError, match="keeps the state"):
+        Engine(_stay_spec(proposes=True))
