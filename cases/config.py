@@ -28,6 +28,9 @@ DISTRICTS_DIR = Path(__file__).parent / "districts"
 DEMO_DISTRICT = DISTRICTS_DIR / "wuqing.toml"
 
 Severity = Literal["general", "serious", "major"]
+ItemResult = Literal["pass", "fail", "major", "na"]
+SEVERITIES: tuple[Severity, ...] = ("general", "serious", "major")
+ITEM_RESULTS: tuple[ItemResult, ...] = ("pass", "fail", "major", "na")
 
 
 class _Strict(BaseModel):
@@ -72,6 +75,36 @@ class ChecklistItem(_Strict):
     major_capable: bool = False  # can be marked as a 重大安全隐患
     requirement: str = ""  # what the operator must do to fix it
     basis: str = ""  # legal or policy basis
+
+
+class Vocabulary(_Strict):
+    """The district's words for checklist results and item severities.
+
+    The web pages and the notices both read them from here, so an item's severity (how soon it
+    must be fixed) is never worded like the 重大安全隐患 result (which allows stopping the point).
+    """
+
+    results: dict[ItemResult, str] = Field(
+        default_factory=lambda: {"pass": "合格", "fail": "不合格", "major": "重大隐患", "na": "不适用"})
+    severities: dict[Severity, str] = Field(
+        default_factory=lambda: {"general": "一般", "serious": "较重", "major": "严重"})
+    severity_label: str = "问题等级"  # 不合格（问题等级：严重）
+
+    @model_validator(mode="after")
+    def _complete_and_distinct(self) -> Vocabulary:
+        for name, words, keys in (("results", self.results, ITEM_RESULTS), ("severities", self.severities, SEVERITIES)):
+            missing = [k for k in keys if not (words.get(k) or "").strip()]  # type: ignore[call-overload]
+            if missing:
+                raise ValueError(f"vocabulary.{name} needs a word for {missing}")
+        words = [*self.results.values(), *self.severities.values()]
+        if len(set(words)) != len(words):
+            raise ValueError(f"vocabulary words must all differ: {words}")
+        hazard = self.results["major"]
+        for sev, word in self.severities.items():
+            if word in hazard or hazard in word:
+                raise ValueError(f"vocabulary: severity {sev} = {word!r} reads like the major-hazard result "
+                                 f"{hazard!r}; choose another word (e.g. 严重)")
+        return self
 
 
 class Deadlines(_Strict):
@@ -184,6 +217,7 @@ class District(_Strict):
     mail: Mail = Field(default_factory=Mail)
     webhook: Webhook = Field(default_factory=Webhook)
     calendar: CalendarOverrides = Field(default_factory=CalendarOverrides)
+    vocabulary: Vocabulary = Field(default_factory=Vocabulary)
 
     @model_validator(mode="after")
     def _consistent(self) -> District:
@@ -211,6 +245,14 @@ class District(_Strict):
 
     def item(self, code: str) -> ChecklistItem | None:
         return next((c for c in self.checklist if c.code == code), None)
+
+    def result_zh(self, result: str) -> str:
+        """The district's word for a checklist result (pass, fail, major, na)."""
+        return self.vocabulary.results.get(result, result)  # type: ignore[call-overload,no-any-return]
+
+    def severity_zh(self, severity: str) -> str:
+        """The district's word for an item's severity (general, serious, major)."""
+        return self.vocabulary.severities.get(severity, severity)  # type: ignore[call-overload,no-any-return]
 
     def policy(self) -> Policy:
         """The numbers the pure workflow needs, taken from this district (built once)."""

@@ -306,7 +306,10 @@ def issue_notice(
             continue
         items.append({"code": code, "title": item.title, "category": item.category, "severity": item.severity,
                       "result": result, "requirement": item.requirement, "basis": item.basis,
-                      "note": notes.get(code, "")})
+                      "note": notes.get(code, ""),
+                      # the district's words, kept with the notice so a re-render reads as issued
+                      "result_zh": district.result_zh(result), "severity_zh": district.severity_zh(item.severity),
+                      "severity_label": district.vocabulary.severity_label})
     items.sort(key=lambda i: i["code"])
     eng = rectification_engine()
     days = None

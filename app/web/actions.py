@@ -21,8 +21,7 @@ from workflow.spec import PREVIOUS
 _LOGGER = logging.getLogger(__name__)
 
 RESULTS = ("pass", "fail", "major")
-RESULT_ZH = {"pass": "合格", "fail": "不合格", "major": "重大隐患"}
-SEVERITY_ZH = {"general": "一般", "serious": "较重", "major": "严重"}
+RESULT_ZH = {"pass": "合格", "fail": "不合格", "major": "重大隐患", "na": "不适用"}  # prefer district.result_zh
 DANGER = frozenset({"suspend", "propose_enforcement", "propose_refusal", "confirm_ban", "send_back"})
 SKIP_HINTS = frozenset({"known_items", "major_capable", "reason", "target"})
 
@@ -62,9 +61,9 @@ def checklist_rows(district: District, last_results: Mapping[str, str] | None) -
     rows = []
     for item in district.checklist:
         rows.append({"code": item.code, "title": item.title, "category": item.category,
-                     "severity_zh": SEVERITY_ZH.get(item.severity, item.severity), "major_capable": item.major_capable,
+                     "severity_zh": district.severity_zh(item.severity), "major_capable": item.major_capable,
                      "requirement": item.requirement,
-                     "previous": RESULT_ZH.get((last_results or {}).get(item.code, ""), "")})
+                     "previous": district.result_zh(r) if (r := (last_results or {}).get(item.code, "")) else ""})
     return rows
 
 

@@ -31,7 +31,7 @@ def test_each_kind_carries_its_facts(rendered: Rendered, kind: str) -> None:
     if kind not in ("filing_receipt", "supervision_notice", "listed_supervision", "ban_decision"):
         assert "2026年12月21日" in text and "20个工作日" in text  # the deadline, as a date and in days
     if kind in ("rectification_order", "reinspection_opinion", "suspension_order", "refusal_notice"):
-        assert "消防安全" in text and "重大安全隐患" in text  # the failed items
+        assert "消防安全" in text and "重大隐患（问题等级：严重）" in text  # the failed items, in the district's words
         assert "《中华人民共和国消防法》" in text  # their legal basis
     if kind in ("rectification_order", "reinspection_opinion", "suspension_order"):
         assert "取得消防验收或备案手续" in text  # what to fix

@@ -14,7 +14,7 @@ from starlette.datastructures import FormData, UploadFile
 from app.web import evidence as ev
 from app.web import notices as nt
 from app.web import views
-from app.web.actions import RESULT_ZH, action_forms, checklist_rows, parse_action
+from app.web.actions import action_forms, checklist_rows, parse_action
 from app.web.deps import CsrfChecked, CurrentUser, SessionDep, WebDep
 from app.web.errors import status_for
 from app.web.render import render
@@ -49,7 +49,7 @@ def case_page(request: Request, session: Session, web: Any, user: User, case_id:
         "forms": action_forms(detail["allowed"], detail["state"]),
         "checklist": checklist_rows(web.district, last["results"] if last else None),
         "items": {i.code: i for i in web.district.checklist},
-        "result_zh": RESULT_ZH,
+        "result_zh": dict(web.district.vocabulary.results),
         "notices": notices,
         "evidence": files,
         "evidence_by_sha": {e.sha256: e for e in files},
