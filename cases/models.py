@@ -91,7 +91,8 @@ class Point(SQLModel, table=True):
     operator: str = Field(max_length=100)
     phone: str = Field(default="", max_length=40)
     registered_on: date
-    source: str = Field(default="registry", max_length=16)  # registry / complaint / patrol
+    source: str = Field(default="registry", max_length=16)  # registry / complaint / patrol / estate
+    kind: str = Field(default="childcare_point", max_length=24)  # childcare_point / estate_kindergarten
     children: int | None = None
     created_at: datetime = _ts()
 
@@ -118,6 +119,7 @@ class Case(SQLModel, table=True):
     point_id: int = Field(foreign_key="point.id", index=True)
     township_id: int = Field(foreign_key="township.id")
     workflow: str = Field(default="rectification", max_length=32)
+    workflow_version: int = 1  # the declaration the case was opened under (workflow/registry.py)
     state: str = Field(default="registered", max_length=32)
     version: int = Field(default=1, sa_column=_case_version)
     round: int = 0

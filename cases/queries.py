@@ -15,6 +15,7 @@ from cases.errors import NotFound
 from cases.models import Case, CaseEvent, Inspection, Notice, Point, Township, User
 from workflow.engine import Engine, engine_for
 from workflow.rectification import RECTIFICATION
+from workflow.registry import WORKFLOWS, spec_for
 
 TOWNSHIP_ROLES = ("inspector", "lead")
 EXTRA_TRIGGERS_ZH = {"open": "立案", "escalate": "督办升级"}  # audit events that are not transitions
@@ -23,6 +24,20 @@ ACTIVE_STATES = ("rectifying", "overdue", "reinspecting", "refused", "enforcemen
 
 def rectification_engine() -> Engine:
     return engine_for(RECTIFICATION)
+
+
+def case_engine(case: Any) -> Engine:
+    """The engine of the declaration (name and version) the case was opened under."""
+    return engine_for(spec_for(case.workflow, case.workflow_version))
+
+
+def all_states() -> list[str]:
+    """Every state name of every declared workflow (a state filter accepts any of them)."""
+    return list(dict.fromkeys(s.name for spec in WORKFLOWS.values() for s in spec.states))
+
+
+def state_zh(workflow: str, version: int, state: str) -> str:
+    return engine_for(spec_for(workflow, version)).state_zh(state)
 
 
 def sees_all(user: User) -> bool:
@@ -75,12 +90,13 @@ class CaseRow:
     deadline: date | None
     level: int
     version: int
+    workflow: str = "rectification"
 
     def as_dict(self) -> dict[str, Any]:
         return {"id": self.id, "point": self.point, "township": self.township, "state": self.state,
                 "state_zh": self.state_zh, "round": self.round,
                 "deadline": self.deadline.isoformat() if self.deadline else None,
-                "escalation_level": self.level, "version": self.version}
+                "escalation_level": self.level, "version": self.version, "workflow": self.workflow}
 
 
 def list_cases(
@@ -96,20 +112,19 @@ def list_cases(
     offset: int = 0,
 ) -> list[CaseRow]:
     """Cases this user may see, newest first, filtered."""
-    eng = rectification_engine()
     q = (
         select(Case.id, Point.name, Township.name, Case.state, Case.round, Case.deadline,
-               Case.escalation_level, Case.version)
+               Case.escalation_level, Case.version, Case.workflow, Case.workflow_version)
         .join(Point, col(Point.id) == Case.point_id)
         .join(Township, col(Township.id) == Case.township_id)
     )
     q = scoped(q, user)
     if state:
-        if state not in {s.name for s in eng.spec.states}:
+        states = all_states()
+        if state not in states:
             from cases.errors import InvalidInput
 
-            raise InvalidInput(f"没有名为 {state} 的状态", f"no state named {state}",
-                               allowed=[s.name for s in eng.spec.states])
+            raise InvalidInput(f"没有名为 {state} 的状态", f"no state named {state}", allowed=states)
         q = q.where(Case.state == state)
     if township:
         q = q.where(Township.code == township)
@@ -123,7 +138,7 @@ def list_cases(
     q = q.order_by(col(Case.id).desc()).offset(offset)
     if limit:
         q = q.limit(limit)
-    return [CaseRow(r[0], r[1], r[2], r[3], eng.state_zh(r[3]), r[4], r[5], r[6], r[7])
+    return [CaseRow(r[0], r[1], r[2], r[3], state_zh(r[8], r[9], r[3]), r[4], r[5], r[6], r[7], r[8])
             for r in session.exec(q).all()]  # type: ignore[call-overload]
 
 
@@ -135,8 +150,8 @@ def timeline(session: Session, case_id: int) -> list[CaseEvent]:
 def case_detail(session: Session, *, user: User, case_id: int, district: District,
                 today: date | None = None) -> dict[str, Any]:
     """Everything `case show` and the case page display, as plain data."""
-    eng = rectification_engine()
     case = get_case(session, user=user, case_id=case_id)
+    eng = case_engine(case)
     point = session.get(Point, case.point_id)
     town = session.get(Township, case.township_id)
     assert point is not None and town is not None
@@ -154,6 +169,9 @@ def case_detail(session: Session, *, user: User, case_id: int, district: Distric
     return {
         "id": case.id,
         "version": case.version,
+        "workflow": case.workflow,
+        "workflow_zh": eng.spec.zh,
+        "workflow_version": case.workflow_version,
         "state": case.state,
         "state_zh": eng.state_zh(case.state),
         "terminal": eng.spec.state(case.state).terminal,

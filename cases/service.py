@@ -24,17 +24,20 @@ from sqlmodel import Session
 from cases import audit, notify
 from cases.config import District
 from cases.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from cases.facts import workflow_facts
 from cases.models import Case, CaseEvent, Escalation, Inspection, Notice, Point, Township, User, utcnow
 from cases.numbering import format_number, next_seq
-from cases.queries import case_not_found, rectification_engine, sees_all, township_by_code
+from cases.queries import case_engine, case_not_found, sees_all, township_by_code
 from workflow.engine import Step
 from workflow.notices import NoticeKind
+from workflow.registry import current as current_workflow
 from workflow.spec import DeadlineRule, Request, Role
 
 _LOGGER = logging.getLogger(__name__)
 
 LEVEL_ZH = {0: "提醒", 1: "镇街督办", 2: "区教育局督办", 3: "挂牌督办"}
-SOURCES = ("registry", "complaint", "patrol")
+SOURCES = ("registry", "complaint", "patrol", "estate")
+POINT_KINDS = {"rectification": "childcare_point", "designation": "estate_kindergarten"}  # what a case is about
 NO_NEW_DEADLINE = (DeadlineRule.KEEP, DeadlineRule.CLEAR, DeadlineRule.RESTORE)
 
 
@@ -64,7 +67,7 @@ class Result:
         """What the faces report back after a transition (CLI `--json`, API response)."""
         c = self.case
         return {"case_id": c.id, "trigger": self.step.trigger, "from": self.step.source, "to": self.step.dest,
-                "state_zh": rectification_engine().state_zh(c.state), "version": c.version, "round": c.round,
+                "state_zh": case_engine(c).state_zh(c.state), "version": c.version, "round": c.round,
                 "deadline": c.deadline, "notices": [n.number for n in self.notices], "event_hash": self.event.hash}
 
 
@@ -121,7 +124,8 @@ class WorkingCase:
         raise AttributeError(name)
 
     def changes(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if not k.startswith("_") and self._original.get(k) != v}
+        """The columns that changed (facts set for the guards, such as `public_share`, are not columns)."""
+        return {k: self.__dict__[k] for k, v in self._original.items() if self.__dict__[k] != v}
 
     def point_and_township(self, session: Session) -> tuple[Point, Township]:
         """The case's point and township, read once per transaction."""
@@ -160,11 +164,11 @@ def advance(
     """Fire `action.trigger` on the case as `actor`, in one transaction, and commit."""
     now = now or utcnow()
     today = local_today(district, now)
-    eng = rectification_engine()
     policy = district.policy()
     conn = session.connection()
     try:
         case = load_case(session, user=actor, case_id=case_id)
+        eng = case_engine(case)
         if action.expected_version is not None and case.version != action.expected_version:
             raise Conflict(
                 f"案件 {case_id} 已被他人修改（版本 {case.version}，您看到的是 {action.expected_version}），"
@@ -179,6 +183,9 @@ def advance(
             failed=frozenset(action.failed), major=frozenset(action.major), target=action.target,
             today=today,
         )
+        facts = workflow_facts(session, district, case, request)
+        for name, value in facts.items():  # what the guards read besides the case row (not columns)
+            setattr(case, name, value)
         old_deadline = (case.deadline, case.deadline_kind)
         step = eng.fire(case, request, policy, district.work_calendar())  # type: ignore[arg-type]
         if (case.deadline, case.deadline_kind) != old_deadline:
@@ -211,7 +218,7 @@ def advance(
             data={k: v for k, v in {
                 "failed": sorted(action.failed), "major": sorted(action.major), "target": action.target,
                 "round": case.round, "deadline": case.deadline.isoformat() if case.deadline else None,
-                **action.data,
+                **facts, **action.data,
             }.items() if v not in (None, "", [])},
         )
         audit.chain(case, event)
@@ -311,7 +318,7 @@ def issue_notice(
                       "result_zh": district.result_zh(result), "severity_zh": district.severity_zh(item.severity),
                       "severity_label": district.vocabulary.severity_label})
     items.sort(key=lambda i: i["code"])
-    eng = rectification_engine()
+    eng = case_engine(case)
     days = None
     if case.deadline and case.deadline_set_on:
         days = district.work_calendar().between(case.deadline_set_on, case.deadline)
@@ -354,7 +361,7 @@ def issue_notice(
 def _notify(session: Session, district: District, case: WorkingCase, step: Step, event: audit.NewEvent, actor: User,
             now: datetime) -> None:
     """Tell the people who must act next (in the same transaction as the event)."""
-    eng = rectification_engine()
+    eng = case_engine(case)
     if eng.spec.state(step.dest).proposal:
         roles, town, todo = ["reviewer"], None, f"请在 {case.deadline or '期限内'} 前审核。"
     elif step.trigger == "suspend":
@@ -395,19 +402,27 @@ def open_case(
     registered_on: date | None = None,
     source: str = "registry",
     now: datetime | None = None,
+    workflow: str = "rectification",
 ) -> WorkingCase:
-    """Register a point and open its case (state `registered`), with the first audit event."""
+    """Register a point (or an estate kindergarten) and open its case under the newest declaration of
+    `workflow`, in its initial state, with the first audit event."""
     now = now or utcnow()
     today = local_today(district, now)
-    for label, value in (("名称 name", name), ("地址 address", address), ("举办者 operator", operator)):
+    spec = current_workflow(workflow)
+    kind = POINT_KINDS[spec.name]
+    required = (("名称 name", name),) if kind == "estate_kindergarten" else (
+        ("名称 name", name), ("地址 address", address), ("举办者 operator", operator))
+    for label, value in required:
         if not value or not value.strip():
             raise InvalidInput(f"{label.split()[0]}不能为空", f"{label.split()[1]} must not be empty")
     if source not in SOURCES:
         raise InvalidInput(f"来源须为 {'、'.join(SOURCES)}", f"source must be one of {', '.join(SOURCES)}")
-    if actor.role not in (Role.INSPECTOR, Role.REVIEWER, Role.ADMIN):
-        raise NotAllowed(f"{Role(actor.role).zh}不能登记托幼点", f"role {actor.role} cannot register points")
+    if actor.role not in spec.openers:
+        who = "、".join(Role(r).zh for r in sorted(spec.openers))
+        raise NotAllowed(f"{Role(actor.role).zh}不能发起「{spec.zh}」案件（须由{who}发起）",
+                         f"role {actor.role} cannot open {spec.name} cases (needs {', '.join(sorted(spec.openers))})")
     town = township_by_code(session, township_code)
-    if actor.role == Role.INSPECTOR and actor.township_id != town.id:
+    if actor.role in (Role.INSPECTOR, Role.LEAD) and actor.township_id != town.id:
         raise NotFound(f"镇街 {township_code} 不在您的辖区", f"township {township_code} is not yours")
     registered_on = registered_on or today
     if registered_on > today:
@@ -416,18 +431,21 @@ def open_case(
     try:
         point_id = conn.execute(_INSERT_POINT, {
             "name": name.strip(), "township_id": town.id, "address": address.strip(), "operator": operator.strip(),
-            "phone": phone.strip(), "registered_on": registered_on, "source": source, "created_at": now,
+            "phone": phone.strip(), "registered_on": registered_on, "source": source, "kind": kind,
+            "created_at": now,
         }).scalar_one()
         case_id = conn.execute(_INSERT_CASE, {
-            "point_id": point_id, "township_id": town.id, "workflow": "rectification", "state": "registered",
+            "point_id": point_id, "township_id": town.id, "workflow": spec.name, "workflow_version": spec.version,
+            "state": spec.initial,
             "version": 1, "round": 0, "escalation_level": 0, "return_stack": "", "proposal_reason": "", "target": "",
             "registered_on": registered_on, "last_seq": 0, "last_hash": "", "opened_at": now, "updated_at": now,
         }).scalar_one()
         case = load_case(session, user=actor, case_id=case_id)
         ev = audit.NewEvent(
             case_id=case_id, actor_id=actor.id, actor=actor.name, role=actor.role, trigger="open", from_state="",
-            to_state="registered", at=now,
-            data={"point": name.strip(), "source": source, "registered_on": registered_on.isoformat()})
+            to_state=spec.initial, at=now,
+            data={"point": name.strip(), "source": source, "registered_on": registered_on.isoformat(),
+                  "workflow": spec.name, "workflow_version": spec.version})
         audit.chain(case, ev)
         conn.execute(_INSERT_EVENT, ev.values())
         conn.execute(_UPDATE_CASE, {"last_seq": case.last_seq, "last_hash": case.last_hash, "version": 2,

@@ -62,6 +62,7 @@ DESIGNATION = WorkflowSpec(
     name="designation",
     zh="小区配套园办园性质认定",
     initial="drafted",
+    openers=frozenset({Role.LEAD, Role.ADMIN}),
     states=(
         StateSpec("drafted", "镇街拟定中", "drafted"),
         StateSpec("applied", "镇街已申请", "applied", proposal=True),

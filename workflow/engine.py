@@ -350,12 +350,13 @@ class Engine:
         return "\n".join(lines)
 
 
-_ENGINES: dict[str, Engine] = {}
+_ENGINES: dict[tuple[str, int], Engine] = {}
 
 
 def engine_for(spec: WorkflowSpec) -> Engine:
-    """The one shared engine (and Machine) of a workflow."""
-    eng = _ENGINES.get(spec.name)
+    """The one shared engine (and Machine) of a workflow version."""
+    key = (spec.name, spec.version)
+    eng = _ENGINES.get(key)
     if eng is None or eng.spec is not spec:
-        eng = _ENGINES[spec.name] = Engine(spec)
+        eng = _ENGINES[key] = Engine(spec)
     return eng

@@ -217,4 +217,5 @@ RECTIFICATION = WorkflowSpec(
     initial="registered",
     states=STATES,
     transitions=TRANSITIONS,
+    openers=frozenset({Role.INSPECTOR, Role.REVIEWER, Role.ADMIN}),
 )

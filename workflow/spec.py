@@ -152,6 +152,8 @@ class WorkflowSpec:
     states: tuple[StateSpec, ...]
     transitions: tuple[TransitionSpec, ...]
     extra: dict[str, str] = field(default_factory=dict)
+    openers: frozenset[Role] = frozenset()  # who may open a case of this workflow
+    version: int = 1  # bump (and keep the old declaration in workflow/registry.py) when a change is not compatible
 
     def state(self, name: str) -> StateSpec:
         for s in self.states:
