@@ -44,9 +44,13 @@ class DistrictInfo(_Strict):
     name: str  # 天津市武清区
     short: str  # 武清 (used in notice numbers)
     bureau: str  # 天津市武清区教育局
+    bureau_short: str = "区教育局"  # how the notices' running text names the bureau (石景山: 区教委)
     bureau_office: str = "学前教育科"
     committee: str  # 区专项工作委员会
+    committee_office: str = ""  # the committee's office, when it issues in the committee's name
+    committee_contact: str = ""  # unit and phone of the committee's contact (its 督办 notices)
     government: str = ""  # 天津市武清区人民政府
+    supervision_office: str = ""  # the district government's supervision office (区政府督查室)
     campaign: str = "民办托幼点整治专项行动"
     campaign_start: date
     cutoff: date  # points first registered after this date are never filed
@@ -153,6 +157,44 @@ class Ladder(_Strict):
         return self
 
 
+UnitRef = Literal["township", "bureau", "committee", "committee_office", "government", "supervision_office"]
+
+
+class SupervisionRung(_Strict):
+    """One 督办 notice: its name, who issues it, to whom, copied to whom, and the days given to reply."""
+
+    name: str  # 镇街督办
+    issuer: UnitRef = "bureau"
+    addressee: UnitRef = "township"
+    cc: list[UnitRef] = Field(default_factory=list)
+    reply_days: int = 5  # the reply is due this many (working) days after the notice is issued
+
+    @field_validator("reply_days")
+    @classmethod
+    def _positive(cls, v: int) -> int:
+        if v <= 0:
+            raise ValueError("reply_days 须为正整数 / reply_days must be a positive number of days")
+        return v
+
+
+class Supervision(_Strict):
+    """Who issues each 督办 notice to whom (DESIGN §3); each rung can be changed by the district."""
+
+    level1: SupervisionRung = SupervisionRung(name="镇街督办")
+    level2: SupervisionRung = SupervisionRung(name="区教育局督办", cc=["supervision_office"])
+    level3: SupervisionRung = SupervisionRung(name="挂牌督办", issuer="committee", cc=["bureau"], reply_days=10)
+    approval: SupervisionRung = SupervisionRung(name="审批超期督办", issuer="committee", addressee="bureau",
+                                                reply_days=3)
+
+    def rung(self, level: int | str) -> SupervisionRung:
+        """The rung of ladder level 1–3, or "approval" (a late approval)."""
+        return {1: self.level1, 2: self.level2, 3: self.level3, "approval": self.approval}[level]
+
+    def refs(self) -> set[str]:
+        return {ref for r in (self.level1, self.level2, self.level3, self.approval)
+                for ref in (r.issuer, r.addressee, *r.cc)}
+
+
 class Rounds(_Strict):
     max: int = 2
 
@@ -218,6 +260,7 @@ class District(_Strict):
     webhook: Webhook = Field(default_factory=Webhook)
     calendar: CalendarOverrides = Field(default_factory=CalendarOverrides)
     vocabulary: Vocabulary = Field(default_factory=Vocabulary)
+    supervision: Supervision = Field(default_factory=Supervision)
 
     @model_validator(mode="after")
     def _consistent(self) -> District:
@@ -236,6 +279,9 @@ class District(_Strict):
         missing = set(NOTICE_KINDS) - set(self.notices.prefixes)
         if missing:
             raise ValueError(f"notice prefixes missing for {sorted(missing)}")
+        unnamed = sorted(ref for ref in self.supervision.refs() - {"township"} if not self.unit_name(ref))
+        if unnamed:
+            raise ValueError(f"[supervision] names units the [district] section does not name: {unnamed}")
         return self
 
     # -- derived views ---------------------------------------------------------------------
@@ -253,6 +299,20 @@ class District(_Strict):
     def severity_zh(self, severity: str) -> str:
         """The district's word for an item's severity (general, serious, major)."""
         return self.vocabulary.severities.get(severity, severity)  # type: ignore[call-overload,no-any-return]
+
+    def unit_name(self, ref: str, township_unit: str = "") -> str:
+        """The full name of a unit named in config by its role (`bureau`, `committee`, …)."""
+        info = self.district
+        return {"township": township_unit, "bureau": info.bureau, "committee": info.committee,
+                "committee_office": info.committee_office, "government": info.government,
+                "supervision_office": info.supervision_office}.get(ref, "")
+
+    def unit_contact(self, ref: str) -> str:
+        """Unit and phone to contact about a notice issued by `ref` (the committee's, else the bureau's)."""
+        info = self.district
+        if ref in ("committee", "committee_office"):
+            return info.committee_contact or info.contact
+        return info.contact
 
     def policy(self) -> Policy:
         """The numbers the pure workflow needs, taken from this district (built once)."""

@@ -296,10 +296,15 @@ def issue_notice(
     major: tuple[str, ...] = (),
     notes: dict[str, str] | None = None,
     addressee: str | None = None,
+    issuer: str | None = None,
     **extra: Any,
 ) -> Notice:
-    """Create a notice record with the next gap-free number, in the caller's transaction."""
+    """Create a notice record with the next gap-free number, in the caller's transaction.
+
+    `issuer` is the body that issues it (the bureau unless said otherwise, e.g. the committee's 挂牌督办).
+    """
     info = district.district
+    issuer = issuer or info.bureau
     year = today.year
     seq = next_seq(session, district=info.code, kind=kind.value, year=year)
     number = format_number(district.notices.prefixes[kind.value], year, seq)
@@ -327,7 +332,7 @@ def issue_notice(
         "title": kind.title,
         "number": number,
         "issued_on": today.isoformat(),
-        "issuer": info.bureau,
+        "issuer": issuer,
         "addressee": addressee,
         "point": {"name": point.name, "address": point.address, "operator": point.operator,
                   "phone": point.phone, "township": township.name, "township_code": township.code,
@@ -349,7 +354,7 @@ def issue_notice(
         **extra,
     }
     values = {"number": number, "district": info.code, "kind": kind.value, "year": year, "seq": seq,
-              "case_id": case.id, "addressee": addressee, "issuer": info.bureau, "data": data, "issued_on": today,
+              "case_id": case.id, "addressee": addressee, "issuer": issuer, "data": data, "issued_on": today,
               "content_hash": "", "verify_code": "", "pdf_sha256": "", "pdf_path": "", "created_at": utcnow()}
     notice_id = session.connection().execute(_INSERT_NOTICE, values).scalar_one()
     return Notice.model_construct(id=notice_id, event_id=None, **values)

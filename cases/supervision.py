@@ -92,8 +92,6 @@ ESCALATION_TODO: dict[int, str] = {
     3: "请区专项工作委员会挂牌督办，督促相关单位依法依规处置到位。",
 }
 APPROVAL_TODO = "请区专项工作委员会督促区教育局尽快完成审核。"
-APPROVAL_LEVEL_ZH = "审批超期督办"
-REPLY_DAYS = 5  # working days an addressee has to report back on the last rung
 
 
 class Outcome(StrEnum):
@@ -157,28 +155,42 @@ def eligible_states(kind: str) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class Rung:
-    """Who a rung goes to and which notice it issues."""
+    """Who a rung goes to and which notice it issues (issuer, addressee and copies from the district's config)."""
 
     level: int
     zh: str
     notice: NoticeKind
-    unit: str  # the notice's addressee
+    unit: str  # the notice's addressee: the body that must act
     roles: tuple[str, ...]  # whom it notifies
     todo: str
+    issuer: str = ""  # the body that issues the notice
+    cc: tuple[str, ...] = ()  # 抄送
+    reply_days: int = 5  # the addressee replies within this many (working) days of issue
+    contact: str = ""  # unit and phone to contact, from config
+
+
+RUNG_ROLES: dict[int, tuple[str, ...]] = {1: ("lead",), 2: ("reviewer",), 3: ("committee",)}
+
+
+def level_zh(district: District, level: int) -> str:
+    """The district's name of ladder level `level` (0 is a reminder)."""
+    return district.supervision.rung(level).name if level in (1, 2, 3) else LEVEL_ZH.get(level, str(level))
 
 
 def rung(district: District, kind: str, level: int, township: Township) -> Rung:
-    info = district.district
+    cfg = district.township(township.code)
+    town_unit = cfg.unit if cfg else township.name
     if kind == APPROVAL:
-        return Rung(APPROVAL_LEVEL, APPROVAL_LEVEL_ZH, NoticeKind.SUPERVISION_NOTICE, info.committee,
-                    ("committee",), APPROVAL_TODO)
-    if level == 1:
-        cfg = district.township(township.code)
-        return Rung(1, LEVEL_ZH[1], NoticeKind.SUPERVISION_NOTICE, cfg.unit if cfg else township.name,
-                    ("lead",), ESCALATION_TODO[1])
-    if level == 2:
-        return Rung(2, LEVEL_ZH[2], NoticeKind.SUPERVISION_NOTICE, info.bureau, ("reviewer",), ESCALATION_TODO[2])
-    return Rung(3, LEVEL_ZH[3], NoticeKind.LISTED_SUPERVISION, info.committee, ("committee",), ESCALATION_TODO[3])
+        r, lv, roles, todo = district.supervision.approval, APPROVAL_LEVEL, ("committee",), APPROVAL_TODO
+    else:
+        r, lv, roles = district.supervision.rung(level), level, RUNG_ROLES[level]
+        todo = ESCALATION_TODO[level].replace("区教育局", district.district.bureau_short)
+    notice = NoticeKind.LISTED_SUPERVISION if kind != APPROVAL and level == MAX_LEVEL else NoticeKind.SUPERVISION_NOTICE
+    unit = district.unit_name(r.addressee, town_unit)
+    issuer = district.unit_name(r.issuer, town_unit)
+    cc = tuple(dict.fromkeys(c for c in (district.unit_name(ref, town_unit) for ref in r.cc) if c and c != unit))
+    return Rung(lv, r.name, notice, unit, roles, todo, issuer=issuer, cc=cc, reply_days=r.reply_days,
+                contact=district.unit_contact(r.issuer))
 
 
 # -- helpers ---------------------------------------------------------------------------------
@@ -233,6 +245,16 @@ def _last_findings(session: Session, case_id: int) -> tuple[tuple[str, ...], tup
     failed = tuple(sorted(c for c, r in insp.results.items() if r == "fail"))
     major = tuple(sorted(c for c, r in insp.results.items() if r == "major"))
     return failed, major
+
+
+def _previous_levels(session: Session, district: District, case_id: int, deadline: date, kind: str,
+                     level: int) -> list[dict[str, Any]]:
+    """The rungs this missed deadline already took (for the notice's recital), lowest first."""
+    rows = session.exec(select(Escalation).where(
+        Escalation.case_id == case_id, Escalation.deadline == deadline, Escalation.kind == kind,
+        col(Escalation.level) < level, Escalation.notice_number != "").order_by(col(Escalation.level))).all()
+    return [{"level": e.level, "level_zh": level_zh(district, e.level), "number": e.notice_number,
+             "on": e.done_on.isoformat()} for e in rows]
 
 
 def _is_sqlite(session: Session) -> bool:
@@ -323,7 +345,7 @@ def _take_rung(session: Session, district: District, case: LockedCase, kind: str
     next_on = cal.add(deadline, threshold(district, kind, next_level)) if next_level else None
     if next_on is not None and next_on <= today:  # catching up: the next rung follows at once
         next_level, next_on = None, None
-    reply_by = next_on if next_on else cal.add(today, REPLY_DAYS)
+    reply_by = cal.add(today, r.reply_days)  # always after the issue day, never the missed deadline
     unit = "个工作日" if cal.mode == "workdays" else "日"
     reason = (f"{point.name}的{kind_zh}已于{zh_date(deadline)}届满，截至{zh_date(today)}已逾期{days}{unit}，"
               f"案件仍处于「{state_zh}」状态，现启动{r.zh}。")
@@ -331,10 +353,12 @@ def _take_rung(session: Session, district: District, case: LockedCase, kind: str
     notice = issue_notice(
         session, district, case=case, point=point, township=town, kind=r.notice,  # type: ignore[arg-type]
         actor_name=system.display_name or system.name, today=today, reason=reason, failed=failed, major=major,
-        addressee=r.unit, level=r.level, level_zh=r.zh, overdue_days=days, missed_deadline=deadline.isoformat(),
+        addressee=r.unit, issuer=r.issuer, cc=list(r.cc), contact=r.contact, actor="",
+        level=r.level, level_zh=r.zh, overdue_days=days, missed_deadline=deadline.isoformat(),
         missed_deadline_kind=kind, missed_deadline_kind_zh=kind_zh,
         due_on=cal.add(deadline, threshold(district, kind, level)).isoformat(), reply_by=reply_by.isoformat(),
-        next_level=next_level, next_level_zh=LEVEL_ZH[next_level] if next_level else None,
+        reply_days=r.reply_days, previous_levels=_previous_levels(session, district, case.id, deadline, kind, level),
+        next_level=next_level, next_level_zh=level_zh(district, next_level) if next_level else None,
         next_level_on=next_on.isoformat() if next_on else None,
     )
     session.flush()  # the notice row exists (whether issue_notice wrote it through the ORM or directly)
@@ -363,9 +387,8 @@ def _take_rung(session: Session, district: District, case: LockedCase, kind: str
             f"的{kind_zh}已于{zh_date(deadline)}届满，截至{zh_date(today)}已逾期{days}{unit}，"
             f"案件仍处于「{state_zh}」状态。现启动{r.zh}，已发{r.notice.title}（{notice.number}）。{r.todo}")
     if next_on and next_level:
-        body += f"至{zh_date(next_on)}仍未办结的，将启动{LEVEL_ZH[next_level]}。"
-    else:
-        body += f"请于{zh_date(reply_by)}前反馈办理结果。"
+        body += f"至{zh_date(next_on)}仍未办结的，将启动{level_zh(district, next_level)}。"
+    body += f"请{r.unit}于{zh_date(reply_by)}前反馈办理结果。"
     recipients = notify.people(session, roles=r.roles, township_id=case.township_id)
     notify.enqueue(session, users=recipients, subject=subject, body=body, case_id=case.id, now=now,
                    key=f"escalate:{case.id}:{deadline.isoformat()}:{kind}:{level}",

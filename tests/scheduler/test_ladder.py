@@ -67,8 +67,18 @@ def test_a_rotting_case_climbs_the_ladder_across_national_day(engine: sa.Engine,
         (1, date(2026, 10, 8), 1), (2, date(2026, 10, 13), 5), (3, date(2026, 10, 20), 10)]
     ns = notices(engine, case.id)  # type: ignore[arg-type]
     assert [n.kind for n in ns] == ["supervision_notice", "supervision_notice", "listed_supervision"]
-    assert [n.addressee for n in ns] == [district.townships[0].unit, district.district.bureau,
-                                         district.district.committee]
+    # DESIGN §3: level 1 and 2 from the bureau to the township's government (level 2 copied to the district
+    # government's supervision office); 挂牌督办 from the committee to the township's government, copied to the bureau
+    town_unit, info = district.townships[0].unit, district.district
+    assert [n.addressee for n in ns] == [town_unit] * 3
+    assert [n.issuer for n in ns] == [info.bureau, info.bureau, info.committee]
+    assert [n.data["cc"] for n in ns] == [[], [info.supervision_office], [info.bureau]]
+    assert [n.data["contact"] for n in ns] == [info.contact, info.contact, info.committee_contact]
+    assert all("系统" not in n.data["contact"] and not n.data["actor"] for n in ns)
+    # the reply is asked for a date after issue: issue + the rung's working days, never the missed deadline
+    assert [n.data["reply_by"] for n in ns] == ["2026-10-14", "2026-10-20", "2026-11-03"]  # 9, 10 (调休), 12, 13, 14
+    assert all(date.fromisoformat(n.data["reply_by"]) > n.issued_on for n in ns)
+    assert [[p["level"] for p in n.data["previous_levels"]] for n in ns] == [[], [1], [1, 2]]
     assert [n.data["level"] for n in ns] == [1, 2, 3]
     assert [n.data["level_zh"] for n in ns] == ["镇街督办", "区教育局督办", "挂牌督办"]
     assert {n.data["missed_deadline"] for n in ns} == {"2026-09-30"}
@@ -203,8 +213,10 @@ def test_a_late_approval_escalates_to_the_committee_once(engine: sa.Engine, dist
     [esc] = escalations(engine, case.id)
     assert (esc.kind, esc.level, esc.overdue_days) == ("approval", 3, 1)
     [n] = notices(engine, case.id)  # type: ignore[arg-type]
-    assert (n.kind, n.addressee, n.data["missed_deadline_kind"]) == (
-        "supervision_notice", district.district.committee, "approval")
+    # a late approval is supervised by the committee, addressed to the bureau, with a reply date after issue
+    assert (n.kind, n.issuer, n.addressee, n.data["missed_deadline_kind"]) == (
+        "supervision_notice", district.district.committee, district.district.bureau, "approval")
+    assert n.data["reply_by"] == "2026-11-13" and n.data["contact"] == district.district.committee_contact
     assert {m.recipient for m in messages(engine, "escalate:", "inbox")} == {people.committee.name}
     c = fresh(engine, case.id)  # type: ignore[arg-type]
     assert (c.state, c.escalation_level) == ("filing_proposed", 3)
