@@ -17,6 +17,7 @@ from cases import notify
 from cases.errors import InvalidInput
 from cases.models import utcnow
 from cases.users import get_user
+from scheduler.jobs import sim_clock
 from scheduler.runner import DEFAULT_INTERVAL_MINUTES, DEFAULT_REMINDER_AT, run_blocking
 from scheduler.sweeps import sweep
 
@@ -24,6 +25,7 @@ _LOGGER = logging.getLogger(__name__)
 
 scheduler_app = typer.Typer(help="调度：期限提醒、逾期标记、督办升级、消息投递 / scheduler", no_args_is_help=True)
 out = Console()
+MAX_CLOCK_SPEED = 100_000.0  # a simulated day in under a second
 
 
 def parse_now(value: str | None, timezone: str) -> datetime:
@@ -67,12 +69,33 @@ def run(
     = DEFAULT_INTERVAL_MINUTES,
     reminder_at: Annotated[str, typer.Option("--reminder-at", help="每日提醒时间 HH:MM / daily reminder time")]
     = DEFAULT_REMINDER_AT,
+    clock_start: Annotated[str | None, typer.Option(
+        "--clock-start", help="演练用：模拟时钟的起点 ISO 8601 / drills: start a simulated clock here"
+    )] = None,
+    clock_speed: Annotated[float | None, typer.Option(
+        "--clock-speed", help="演练用：模拟时钟的倍速 / drills: how many times faster the simulated clock runs"
+    )] = None,
     db: DbOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """单独运行调度器，直到收到 SIGTERM/SIGINT / run the scheduler alone until stopped."""
     ctx = open_context(db, config)
     url = db or ctx.settings.database_url
+    clock = None
+    if clock_start is not None or clock_speed is not None:
+        speed = 1.0 if clock_speed is None else clock_speed
+        if not 0 < speed <= MAX_CLOCK_SPEED:
+            raise InvalidInput(f"--clock-speed 须大于 0 且不超过 {MAX_CLOCK_SPEED:g}",
+                               f"--clock-speed must be above 0 and at most {MAX_CLOCK_SPEED:g}")
+        try:
+            start = parse_now(clock_start, ctx.district.district.timezone)
+        except InvalidInput:
+            raise InvalidInput(f"--clock-start 时间格式应为 ISO 8601（如 2026-10-12T09:00）：{clock_start}",
+                               f"--clock-start must be an ISO datetime (e.g. 2026-10-12T09:00): {clock_start}"
+                               ) from None
+        clock = sim_clock(start, speed)
+        typer.echo(f"模拟时钟：从 {start.isoformat()} 起，{speed:g} 倍速（仅供演练）"
+                   f" / simulated clock from {start.isoformat()} at {speed:g}x (drills only)", err=True)
     for name in ("scheduler", "cases.supervision"):
         logging.getLogger(name).setLevel(logging.INFO)
     if not logging.getLogger().handlers:
@@ -80,7 +103,7 @@ def run(
     typer.echo(f"调度器已启动：每 {interval:g} 分钟巡检，每日 {reminder_at} 发送期限提醒；Ctrl-C 停止"
                f" / scheduler running: sweep every {interval:g} min, reminders at {reminder_at}", err=True)
     try:
-        run_blocking(url, ctx.config_path, interval_minutes=interval, reminder_at=reminder_at)
+        run_blocking(url, ctx.config_path, interval_minutes=interval, reminder_at=reminder_at, clock=clock)
     except ValueError as exc:
         raise InvalidInput(f"参数有误：{exc}", str(exc)) from None
     typer.echo("调度器已停止 / scheduler stopped", err=True)

@@ -66,8 +66,12 @@ def configure(
     interval_minutes: float = DEFAULT_INTERVAL_MINUTES,
     reminder_at: str = DEFAULT_REMINDER_AT,
     run_now: bool = True,
+    clock: str | None = None,
 ) -> BaseScheduler:
-    """Give `scheduler` our job store, defaults and the two jobs (replacing stored copies)."""
+    """Give `scheduler` our job store, defaults and the two jobs (replacing stored copies).
+
+    `clock` (from `scheduler.jobs.sim_clock`) makes the jobs sweep at a simulated time (drills, soak tests).
+    """
     if interval_minutes <= 0:
         raise ValueError("interval_minutes must be positive")
     hour, minute = _parse_hhmm(reminder_at)
@@ -80,10 +84,13 @@ def configure(
         timezone=tz,
     )
     args = [url, config_path]
-    scheduler.add_job(SWEEP_JOB, "interval", minutes=interval_minutes, args=[*args, reminder_at], id=SWEEP_JOB_ID,
+    kwargs = {"clock": clock} if clock else {}
+    scheduler.add_job(SWEEP_JOB, "interval", minutes=interval_minutes, args=[*args, reminder_at], kwargs=kwargs,
+                      id=SWEEP_JOB_ID,
                       name="逾期标记、督办升级与消息投递 / expire, escalate, deliver", replace_existing=True,
                       next_run_time=datetime.now(tz) if run_now else None)
-    scheduler.add_job(REMINDER_JOB, "cron", hour=hour, minute=minute, timezone=tz, args=args, id=REMINDER_JOB_ID,
+    scheduler.add_job(REMINDER_JOB, "cron", hour=hour, minute=minute, timezone=tz, args=args, kwargs=kwargs,
+                      id=REMINDER_JOB_ID,
                       name="期限提醒 / deadline reminders", replace_existing=True)
     scheduler.add_listener(_log_job, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
     return scheduler
@@ -96,6 +103,7 @@ def start_background(
     interval_minutes: float = DEFAULT_INTERVAL_MINUTES,
     reminder_at: str = DEFAULT_REMINDER_AT,
     run_now: bool = True,
+    clock: str | None = None,
 ) -> BackgroundScheduler:
     """Start the scheduler in background threads of this process (for `tuoyou serve`).
 
@@ -104,7 +112,7 @@ def start_background(
     """
     sched = BackgroundScheduler(daemon=True)
     configure(sched, db_url, config_path, interval_minutes=interval_minutes, reminder_at=reminder_at,
-              run_now=run_now)
+              run_now=run_now, clock=clock)
     sched.start()
     _LOGGER.info("background scheduler started: sweep every %s min, reminders at %s", interval_minutes, reminder_at)
     return sched
@@ -124,10 +132,11 @@ def run_blocking(
     interval_minutes: float = DEFAULT_INTERVAL_MINUTES,
     reminder_at: str = DEFAULT_REMINDER_AT,
     install_signals: bool = True,
+    clock: str | None = None,
 ) -> None:
     """Run the scheduler in the foreground until SIGTERM or SIGINT (Ctrl-C)."""
     sched = BlockingScheduler()
-    configure(sched, db_url, config_path, interval_minutes=interval_minutes, reminder_at=reminder_at)
+    configure(sched, db_url, config_path, interval_minutes=interval_minutes, reminder_at=reminder_at, clock=clock)
 
     def stop(signum: int, _frame: FrameType | None) -> None:
         _LOGGER.info("signal %s: stopping the scheduler after the running job", signum)
