@@ -12,6 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from sqlmodel import Session, col, select
 
+from app.cli_import import export_app, import_app, indicators
 from app.cli_notices import notice_app, report
 from app.cli_scheduler import inbox, scheduler_app
 from app.cli_serve import serve
@@ -388,6 +389,9 @@ app.command("report")(report)
 app.add_typer(scheduler_app, name="scheduler")
 app.command("inbox")(inbox)
 app.command("serve")(serve)
+app.add_typer(import_app, name="import")
+app.add_typer(export_app, name="export")
+app.command("indicators")(handle_errors(indicators))
 
 
 def main() -> None:

@@ -246,6 +246,23 @@ class CalendarOverrides(_Strict):
     workdays: list[date] = Field(default_factory=list)
 
 
+class Indicators(_Strict):
+    """Targets for the plans' three rates (三率), in percent, and the plan that sets them."""
+
+    gross_enrolment: float  # 学前三年毛入园率 ≥ …%
+    inclusive_coverage: float  # 普惠性幼儿园覆盖率 ≥ …%
+    public_share: float  # 公办园在园幼儿占比 ≥ …%
+    target_year: int | None = None  # the year the plan's targets are due
+    plan: str = ""  # the plan that sets them, for the dashboard and the 督查通报
+
+    @field_validator("gross_enrolment", "inclusive_coverage", "public_share")
+    @classmethod
+    def _percent(cls, v: float) -> float:
+        if not 0 < v <= 100:
+            raise ValueError("目标须为 0 到 100 之间的百分数 / targets are percentages between 0 and 100")
+        return v
+
+
 class District(_Strict):
     """One district's whole configuration, as read from its TOML file."""
 
@@ -261,6 +278,7 @@ class District(_Strict):
     calendar: CalendarOverrides = Field(default_factory=CalendarOverrides)
     vocabulary: Vocabulary = Field(default_factory=Vocabulary)
     supervision: Supervision = Field(default_factory=Supervision)
+    indicators: Indicators | None = None  # the three rates' targets; none → shown without targets
 
     @model_validator(mode="after")
     def _consistent(self) -> District:

@@ -348,3 +348,28 @@ sa.Index(
     Case.__table__.c.escalation_level,  # type: ignore[attr-defined]
     Case.__table__.c.deadline,  # type: ignore[attr-defined]
 )
+
+
+# == campaign (issue #11): the figures behind the three rates (三率) ===========================
+
+
+class TownshipStat(SQLModel, table=True):
+    """One township's kindergarten figures for one year, imported or typed by the bureau.
+
+    The three rates (学前三年毛入园率, 普惠性幼儿园覆盖率, 公办园在园幼儿占比) are computed from
+    these counts (`cases.indicators`); one row per township and year, a later import replaces it.
+    """
+
+    __tablename__ = "township_stat"
+    __table_args__ = (sa.UniqueConstraint("township_id", "year", name="uq_township_stat_year"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    township_id: int = Field(foreign_key="township.id", index=True)
+    year: int
+    population: int  # 常住适龄幼儿数 (resident children of kindergarten age)
+    enrolled: int  # 在园幼儿数 (children in kindergartens, all kinds)
+    public: int  # 公办园在园幼儿数
+    inclusive_private: int  # 普惠性民办园在园幼儿数
+    source: str = Field(default="import", max_length=16)  # import / form
+    updated_by: int | None = Field(default=None, foreign_key="app_user.id")
+    updated_at: datetime = _ts()

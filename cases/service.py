@@ -408,9 +408,15 @@ def open_case(
     source: str = "registry",
     now: datetime | None = None,
     workflow: str = "rectification",
+    commit: bool = True,
+    event_data: Mapping[str, Any] | None = None,
 ) -> WorkingCase:
     """Register a point (or an estate kindergarten) and open its case under the newest declaration of
-    `workflow`, in its initial state, with the first audit event."""
+    `workflow`, in its initial state, with the first audit event.
+
+    With `commit=False` the caller owns the transaction (a bulk import commits a chunk at a
+    time); `event_data` adds facts to the opening event (e.g. the import file and row).
+    """
     now = now or utcnow()
     today = local_today(district, now)
     spec = current_workflow(workflow)
@@ -450,13 +456,14 @@ def open_case(
             case_id=case_id, actor_id=actor.id, actor=actor.name, role=actor.role, trigger="open", from_state="",
             to_state=spec.initial, at=now,
             data={"point": name.strip(), "source": source, "registered_on": registered_on.isoformat(),
-                  "workflow": spec.name, "workflow_version": spec.version})
+                  "workflow": spec.name, "workflow_version": spec.version, **(event_data or {})})
         audit.chain(case, ev)
         conn.execute(_INSERT_EVENT, ev.values())
         conn.execute(_UPDATE_CASE, {"last_seq": case.last_seq, "last_hash": case.last_hash, "version": 2,
                                     "_id": case_id, "_version": 1})
         case.version = 2
-        session.commit()
+        if commit:
+            session.commit()
     except BaseException:
         session.rollback()
         raise
