@@ -21,6 +21,7 @@ import logging
 import os
 import re
 import shutil
+import struct
 import subprocess
 import tempfile
 from collections.abc import Iterable
@@ -32,7 +33,7 @@ from typing import Any
 _LOGGER = logging.getLogger(__name__)
 
 #: Bump when the way cached fonts are cut changes, so old files are not reused.
-CACHE_VERSION = "1"
+CACHE_VERSION = "2"
 
 #: fontconfig weights (fc-match `weight=`): regular and bold.
 FC_REGULAR = 80
@@ -290,9 +291,83 @@ def subset_face(face: FontFace, codepoints: Iterable[int]) -> bytes:
     if hb is not None:
         data = hb.subset(face.path, face.index, cps)
         if data:
-            return data
+            return identity_cids(data)
         _LOGGER.warning("HarfBuzz could not subset %s#%d; trying fontTools", face.path, face.index)
-    return _fonttools_subset(face.path, face.index, cps)
+    return identity_cids(_fonttools_subset(face.path, face.index, cps))
+
+
+# -- CID = glyph index -------------------------------------------------------------------------
+
+
+def _charset_size(cff: bytes | bytearray, offset: int, num_glyphs: int) -> int:
+    """The length in bytes of the CFF charset at `offset` (formats 0, 1 and 2)."""
+    fmt = cff[offset]
+    if fmt == 0:
+        return 1 + 2 * (num_glyphs - 1)
+    if fmt not in (1, 2):
+        raise ValueError(f"unknown CFF charset format {fmt}")
+    pos, covered, width = offset + 1, 0, 3 if fmt == 1 else 4
+    while covered < num_glyphs - 1:
+        left = cff[pos + 2] if fmt == 1 else struct.unpack_from(">H", cff, pos + 2)[0]
+        covered += left + 1
+        pos += width
+    return pos - offset
+
+
+def identity_charset(num_glyphs: int) -> bytes:
+    """The shortest CFF charset that gives glyph `i` the CID `i` (`.notdef` is implicit)."""
+    options = [bytes([0]) + b"".join(struct.pack(">H", cid) for cid in range(1, num_glyphs))]
+    fmt1 = bytearray([1])
+    cid = 1
+    while cid < num_glyphs:
+        run = min(256, num_glyphs - cid)
+        fmt1 += struct.pack(">HB", cid, run - 1)
+        cid += run
+    options.append(bytes(fmt1))
+    if num_glyphs > 1:
+        options.append(bytes([2]) + struct.pack(">HH", 1, num_glyphs - 2))
+    return min(options, key=len)
+
+
+def identity_cids(data: bytes) -> bytes:
+    """`data` (an OpenType font) with its CID-keyed CFF renumbered so that CID = glyph index.
+
+    Subsetting a CID-keyed CFF (HarfBuzz or fontTools) renumbers the glyphs but keeps each
+    glyph's original CID in the charset. WeasyPrint writes glyph indices as the CIDs of the
+    page's text and embeds the font as a CIDFontType0 program, and a conforming reader
+    (Ghostscript, MuPDF, Acrobat) selects a glyph by looking the CID up in the charset: with
+    the original CIDs it finds the wrong glyph or none (boxes, blank pages), while poppler
+    happens to use the index. An identity charset makes both readings agree. The shortest
+    identity charset is never longer than any other charset of as many glyphs, so it is
+    written in place and no offset moves. Fonts that are not CID-keyed CFF come back unchanged.
+    """
+    if data[:4] != b"OTTO":
+        return data
+    from fontTools.cffLib import CFFFontSet
+    from fontTools.ttLib import TTFont
+    from fontTools.ttLib.tables.DefaultTable import DefaultTable
+
+    font = TTFont(io.BytesIO(data), lazy=True, recalcTimestamp=False, recalcBBoxes=False)
+    if "CFF " not in font:
+        return data
+    cff = bytearray(font.reader["CFF "])
+    cff_set = CFFFontSet()
+    cff_set.decompile(io.BytesIO(bytes(cff)), font, isCFF2=False)
+    top = cff_set.topDictIndex[0].rawDict
+    if "ROS" not in top or "charset" not in top:
+        return data
+    offset = top["charset"]
+    num_glyphs = struct.unpack_from(">H", cff, top["CharStrings"])[0]
+    new = identity_charset(num_glyphs)
+    if len(new) > _charset_size(cff, offset, num_glyphs):  # cannot happen (see above)
+        raise ValueError("identity charset does not fit")
+    cff[offset:offset + len(new)] = new
+    table = DefaultTable("CFF ")
+    table.data = bytes(cff)
+    font["CFF "] = table
+    out = io.BytesIO()
+    font.save(out, reorderTables=False)
+    return out.getvalue()
 
 
 def default_cache_dir() -> Path:
@@ -346,6 +421,7 @@ class FontRole:
     families: str  # the district's CSS list, the fallback for rare characters
     src: str  # file URL of the cached subset, "" when no face was found
     weight: int  # CSS weight the face is declared with
+    face: FontFace | None = None  # the installed face the cached subset was cut from
 
     @property
     def stack(self) -> str:
@@ -387,10 +463,9 @@ def prepare_fonts(fonts: Any, extra_text: str = "", cache_dir: Path | None = Non
     for role, (css_weight, fc_weight) in _ROLE_WEIGHTS.items():
         families = safe_css_families(getattr(fonts, role), getattr(defaults, role))
         src = ""
-        if embed:
-            face = resolve_face(families, fc_weight)
-            if face is not None:
-                src = cached_subset(face, cps, cache_dir).resolve().as_uri()
+        face = resolve_face(families, fc_weight) if embed else None
+        if face is not None:
+            src = cached_subset(face, cps, cache_dir).resolve().as_uri()
         roles.append(FontRole(role=role, alias=f"tuoyou-{role}", families=families, src=src,
-                              weight=css_weight))
+                              weight=css_weight, face=face))
     return FontSet(roles=tuple(roles))

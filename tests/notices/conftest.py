@@ -173,3 +173,80 @@ def page_count(path: Path) -> int:
 
 
 Maker = Callable[..., Notice]
+
+
+# -- samples of every kind from both sample districts (print and layout checks) -----------------------
+
+DISTRICTS_DIR = Path(__file__).resolve().parents[2] / "cases" / "districts"
+SAMPLE_DISTRICTS = ("wuqing", "shijingshan")
+BULLETIN = "bulletin"
+
+
+@dataclass
+class Samples:
+    """Every notice kind and the 督查通报 of one sample district, rendered once per test session."""
+
+    district: District
+    paths: dict[str, Path]  # kind → PDF
+
+
+def _sample_world(path: Path, district: District) -> World:
+    """A database with one point and case in the district's first township, and a few more
+    cases (varied states, one overdue) so that the 督查通报 has figures, tables and charts."""
+    engine = new_engine(path)
+    session = Session(engine, expire_on_commit=False)
+    towns = [Township(code=t.code, name=t.name) for t in district.townships]
+    session.add_all(towns)
+    session.flush()
+    cases = []
+    for i, state in enumerate(("rectifying", "overdue", "filed", "closed", "under_review", "banned")):
+        town = towns[i % len(towns)]
+        point = Point(name=f"{town.name}阳光托幼点" if i else "阳光托幼点", township_id=town.id or 0,
+                      address=f"{town.name}福源道{18 + i}号", operator="张三", registered_on=date(2023, 1, 5))
+        session.add(point)
+        session.flush()
+        case = Case(point_id=point.id or 0, township_id=town.id or 0, state=state, round=1,
+                    deadline=date(2026, 11, 10) if state == "overdue" else date(2026, 12, 21),
+                    escalation_level=2 if state == "overdue" else 0)
+        session.add(case)
+        session.flush()
+        cases.append((case, point))
+    session.commit()
+    case, point = cases[0]
+    return World(engine=engine, session=session, district=district, case=case, point=point, township=towns[0])
+
+
+def render_samples(base: Path, district: District) -> Samples:
+    from cases.notices import render_notices
+    from cases.notices.report import issue_bulletin
+
+    w = _sample_world(base, district)
+    town = district.townships[0]
+    unit = town.unit or town.name
+    notices = {}
+    for kind in CASE_KINDS:
+        n = w.notice(kind)
+        data = dict(n.data)
+        data["point"] = {**data["point"], "township": town.name, "township_code": town.code,
+                         "address": f"{town.name}福源道18号"}
+        data["township_unit"] = unit
+        if kind in (NoticeKind.SUPERVISION_NOTICE, NoticeKind.LISTED_SUPERVISION):
+            data["addressee"] = n.addressee = unit
+        n.data = data
+        notices[kind.value] = n
+    notices[BULLETIN] = issue_bulletin(w.session, district, "week", today=date(2026, 11, 25))
+    w.session.commit()
+    paths = render_notices(w.session, list(notices.values()), district, base / "out", processes=1, key=KEY)
+    w.session.close()
+    w.engine.dispose()
+    return Samples(district=district, paths=dict(zip(notices, paths, strict=True)))
+
+
+@pytest.fixture(scope="session")
+def samples(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Samples]:
+    """district name → its samples; rendered once per session (fonts are cut once too)."""
+    out = {}
+    for name in SAMPLE_DISTRICTS:
+        district = load_district(DISTRICTS_DIR / f"{name}.toml")
+        out[name] = render_samples(tmp_path_factory.mktemp(f"samples-{name}"), district)
+    return out
