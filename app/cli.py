@@ -12,6 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from sqlmodel import Session, col, select
 
+from app.cli_designation import complaint_app, designation_app
 from app.cli_import import export_app, import_app, indicators
 from app.cli_notices import notice_app, report
 from app.cli_scheduler import inbox, scheduler_app
@@ -306,7 +307,8 @@ def case_do(
     reason: Annotated[str, typer.Option("--reason", help="理由 / reason")] = "",
     fail: Annotated[list[str] | None, typer.Option("--fail", help="不合格项目编码 / failed item")] = None,
     major: Annotated[list[str] | None, typer.Option("--major", help="重大安全隐患项目 / major hazard")] = None,
-    target: Annotated[str, typer.Option("--target", help="转型目标机构 / conversion target")] = "",
+    target: Annotated[str, typer.Option("--target", help="转型目标机构，或认定的办园性质 / conversion target or "
+                                                       "designated nature")] = "",
     expect_version: Annotated[int | None, typer.Option("--expect-version", help="乐观锁版本 / version")] = None,
     db: DbOpt = None,
     config: ConfigOpt = None,
@@ -322,7 +324,7 @@ def case_do(
     payload = result.summary()
     if json:
         return print_json(payload)
-    msg = f"案件 {case_id}：{rectification_engine().state_zh(payload['from'])} → {payload['state_zh']}"
+    msg = f"案件 {case_id}：{payload['from_zh']} → {payload['state_zh']}"
     if payload["deadline"]:
         msg += f"，期限 {payload['deadline']}"
     if payload["notices"]:
@@ -385,6 +387,8 @@ def workflow_show(
 
 
 app.add_typer(notice_app, name="notice")
+app.add_typer(designation_app, name="designation")
+app.add_typer(complaint_app, name="complaint")
 app.command("report")(report)
 app.add_typer(scheduler_app, name="scheduler")
 app.command("inbox")(inbox)

@@ -122,8 +122,9 @@ class Deadlines(_Strict):
     cessation: int = 15
     enforcement: int = 10
     approval: int = 5
+    complaint_reply: int = 5  # 12345 接诉即办: days to reply to the hotline about a 工单
 
-    @field_validator("review", "cessation", "enforcement", "approval")
+    @field_validator("review", "cessation", "enforcement", "approval", "complaint_reply")
     @classmethod
     def _positive(cls, v: int) -> int:
         if v <= 0:

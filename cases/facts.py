@@ -20,14 +20,14 @@ FactsFn = Callable[[Session, District, Any, Request], dict[str, Any]]
 
 
 def _designation(session: Session, district: District, case: Any, request: Request) -> dict[str, Any]:
-    """The 50% rule reads the township's newest 公办园在园幼儿占比 when a nature is applied for."""
-    if request.trigger != "apply":
+    """The 50% rule reads the township's newest 公办园在园幼儿占比 when a nature is applied for or decided."""
+    if request.trigger not in ("apply", "review", "approve"):
         return {}
     from cases.indicators import latest_public_share, require_public_share
     from cases.service import point_and_township
 
     _point, town = point_and_township(session, case.point_id)
-    if request.target == INCLUSIVE_PRIVATE:  # the rule decides: figures are required
+    if (request.target or case.target) == INCLUSIVE_PRIVATE:  # the rule decides: figures are required
         share = require_public_share(session, town.code)
     else:
         share = latest_public_share(session, town.code)

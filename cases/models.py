@@ -350,7 +350,7 @@ sa.Index(
 )
 
 
-# == campaign (issue #11): the figures behind the three rates (三率) ===========================
+# == campaign (issue #11): the figures behind the three rates (三率) ====================
 
 
 class TownshipStat(SQLModel, table=True):
@@ -373,3 +373,25 @@ class TownshipStat(SQLModel, table=True):
     source: str = Field(default="import", max_length=16)  # import / form
     updated_by: int | None = Field(default=None, foreign_key="app_user.id")
     updated_at: datetime = _ts()
+=======
+class Complaint(SQLModel, table=True):
+    """A 12345 接诉即办 工单 about a point: the case it opened, reopened or was recorded on, and the reply.
+
+    The 工单号 is recorded in the case's audit chain too (`receive_complaint` / `reopen`, `reply_complaint`).
+    """
+
+    __tablename__ = "complaint"
+
+    id: int | None = Field(default=None, primary_key=True)
+    number: str = Field(unique=True, max_length=64)  # 工单号
+    case_id: int = Field(foreign_key="case.id", index=True)
+    township_id: int = Field(foreign_key="township.id", index=True)
+    summary: str = ""  # 诉求内容
+    received_on: date
+    reply_due: date
+    outcome: str = Field(max_length=16)  # opened / reopened / recorded: what the 工单 did to the case
+    status: str = Field(default="open", max_length=16)  # open / replied
+    reply: str = ""
+    replied_on: date | None = None
+    created_by: int | None = Field(default=None, foreign_key="app_user.id")
+    created_at: datetime = _ts()

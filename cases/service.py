@@ -29,7 +29,7 @@ from cases.models import Case, CaseEvent, Escalation, Inspection, Notice, Point,
 from cases.numbering import format_number, next_seq
 from cases.queries import case_engine, case_not_found, sees_all, township_by_code
 from workflow.engine import Step
-from workflow.notices import NoticeKind
+from workflow.notices import TO_TOWNSHIP, NoticeKind
 from workflow.registry import current as current_workflow
 from workflow.spec import DeadlineRule, Request, Role
 
@@ -67,6 +67,7 @@ class Result:
         """What the faces report back after a transition (CLI `--json`, API response)."""
         c = self.case
         return {"case_id": c.id, "trigger": self.step.trigger, "from": self.step.source, "to": self.step.dest,
+                "from_zh": case_engine(c).state_zh(self.step.source),
                 "state_zh": case_engine(c).state_zh(c.state), "version": c.version, "round": c.round,
                 "deadline": c.deadline, "notices": [n.number for n in self.notices], "event_hash": self.event.hash}
 
@@ -210,7 +211,7 @@ def advance(
                 "results": results, "notes": dict(action.notes), "at": now})
         notices: list[Notice] = []
         if step.notice is not None:
-            notices.append(_issue_notice(session, district, case, step.notice, actor, action, today))
+            notices.append(_issue_notice(session, district, case, step.notice, actor, action, today, **facts))
         event = audit.NewEvent(
             case_id=case_id, actor_id=actor.id, actor=actor.name, role=actor.role, trigger=action.trigger,
             from_state=step.source, to_state=step.dest, reason=action.reason,
@@ -258,6 +259,8 @@ def advance(
 def _issue_notice(session: Session, district: District, case: WorkingCase, kind: NoticeKind, actor: User,
                   action: Action, today: date, **extra: Any) -> Notice:
     point, town = case.point_and_township(session)
+    if actor.role == Role.COMMITTEE:  # a decision of the committee is issued in its name
+        extra.setdefault("issuer", district.district.committee)
     return issue_notice(session, district, case=case, point=point, township=town, kind=kind,
                         actor_name=actor.display_name or actor.name, reason=action.reason,
                         failed=action.failed, major=action.major, notes=action.notes, today=today, **extra)
@@ -327,7 +330,9 @@ def issue_notice(
     days = None
     if case.deadline and case.deadline_set_on:
         days = district.work_calendar().between(case.deadline_set_on, case.deadline)
-    addressee = addressee or f"{point.name}（举办者：{point.operator}）"
+    issuer = issuer or info.bureau
+    if addressee is None:
+        addressee = township_unit if kind in TO_TOWNSHIP else f"{point.name}（举办者：{point.operator}）"
     data: dict[str, Any] = {
         "title": kind.title,
         "number": number,

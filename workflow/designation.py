@@ -8,6 +8,7 @@ than half of its children, a newly handed-over estate kindergarten may not becom
 
 from __future__ import annotations
 
+from workflow.notices import NoticeKind as N
 from workflow.policy import Policy
 from workflow.spec import (
     PREVIOUS,
@@ -33,8 +34,10 @@ def _nature_known(s: Subject, r: Request, p: Policy) -> bool:
 
 
 def _public_share_rule(s: Subject, r: Request, p: Policy) -> bool:
+    """Checked when the township applies and again at each decision: the figures may change meanwhile."""
     share = getattr(s, "public_share", None)
-    return not (r.target == INCLUSIVE_PRIVATE and share is not None and share < 0.5)
+    nature = r.target or getattr(s, "target", "")
+    return not (nature == INCLUSIVE_PRIVATE and share is not None and share < 0.5)
 
 
 def _has_reason(s: Subject, r: Request, p: Policy) -> bool:
@@ -74,9 +77,10 @@ DESIGNATION = WorkflowSpec(
         TransitionSpec("apply", ("drafted",), "applied", frozenset({Role.LEAD}), "镇街申请", "apply",
                        guards=(NATURE, PUBLIC_SHARE), deadline=D.APPROVAL, proposes=True),
         TransitionSpec("review", ("applied",), "bureau_reviewed", frozenset({Role.REVIEWER}),
-                       "区教育局审核通过", "bureau review", guards=(FOUR_EYES,), deadline=D.APPROVAL),
+                       "区教育局审核通过", "bureau review", guards=(FOUR_EYES, PUBLIC_SHARE), deadline=D.APPROVAL),
         TransitionSpec("approve", ("bureau_reviewed",), "designated", frozenset({Role.COMMITTEE}),
-                       "专项工作委员会批准", "committee approval", deadline=D.CLEAR),
+                       "专项工作委员会批准", "committee approval", guards=(PUBLIC_SHARE,), deadline=D.CLEAR,
+                       notice=N.DESIGNATION_APPROVAL),
         TransitionSpec("send_back", ("applied", "bureau_reviewed"), PREVIOUS,
                        frozenset({Role.REVIEWER, Role.COMMITTEE}), "退回", "send back",
                        guards=(REASON,), deadline=D.RESTORE),

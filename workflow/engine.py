@@ -196,7 +196,7 @@ class Engine:
         out: list[str] = []
         for trigger in self.triggers_from(subject.state):
             t = self._by_source[(trigger, subject.state)]
-            if role not in t.roles:
+            if role not in t.roles or t.hidden:
                 continue
             request = Request(trigger=trigger, role=role, actor_id=actor_id, today=today)
             if all(g.needs_input or g.check(subject, request, policy) for g in t.guards):

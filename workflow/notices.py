@@ -15,6 +15,7 @@ class NoticeKind(StrEnum):
     SUPERVISION_NOTICE = "supervision_notice"  # 督办通知书
     LISTED_SUPERVISION = "listed_supervision"  # 挂牌督办通知书
     BULLETIN = "bulletin"  # 督查通报
+    DESIGNATION_APPROVAL = "designation_approval"  # 小区配套幼儿园办园性质认定批复
 
     @property
     def title(self) -> str:
@@ -31,6 +32,10 @@ NOTICE_TITLES: dict[NoticeKind, str] = {
     NoticeKind.SUPERVISION_NOTICE: "督办通知书",
     NoticeKind.LISTED_SUPERVISION: "挂牌督办通知书",
     NoticeKind.BULLETIN: "督查通报",
+    NoticeKind.DESIGNATION_APPROVAL: "小区配套幼儿园办园性质认定批复",
 }
+
+# Notices addressed to the township's government rather than to the point's operator.
+TO_TOWNSHIP: frozenset[NoticeKind] = frozenset({NoticeKind.DESIGNATION_APPROVAL})
 
 NOTICE_KINDS: tuple[str, ...] = tuple(k.value for k in NoticeKind)

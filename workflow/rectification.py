@@ -6,6 +6,7 @@ from workflow.notices import NoticeKind as N
 from workflow.policy import Policy
 from workflow.spec import (
     PREVIOUS,
+    SAME,
     Guard,
     Request,
     Role,
@@ -152,6 +153,10 @@ STATES = (
     StateSpec("banned", "已取缔", "banned", terminal=True),
 )
 
+OPEN_STATES = tuple(s.name for s in STATES if not s.terminal)
+ALL_STATES = tuple(s.name for s in STATES)
+STAFF = frozenset({Role.INSPECTOR, Role.LEAD, Role.REVIEWER})
+
 PROPOSALS = ("filing_proposed", "refusal_proposed", "conversion_proposed", "enforcement_proposed",
              "closure_proposed")
 
@@ -209,6 +214,11 @@ TRANSITIONS = (
                    deadline=D.CLEAR, notice=N.BAN_DECISION),
     TransitionSpec("reopen", ("filed",), "under_review", frozenset({Role.INSPECTOR, Role.REVIEWER}),
                    "重新核查", "reopen", guards=(REASON,), deadline=D.REVIEW, rounds=RoundRule.RESET),
+    # 12345 接诉即办: a hotline 工单 about a case still open is recorded on it; the reply to the hotline too
+    TransitionSpec("receive_complaint", OPEN_STATES, SAME, STAFF, "受理12345工单", "receive a 12345 complaint",
+                   guards=(REASON,), hidden=True),
+    TransitionSpec("reply_complaint", ALL_STATES, SAME, STAFF, "答复12345工单", "reply to a 12345 complaint",
+                   guards=(REASON,), hidden=True),
 )
 
 RECTIFICATION = WorkflowSpec(

@@ -140,6 +140,7 @@ class TransitionSpec:
     rounds: RoundRule = RoundRule.KEEP
     inspection: bool = False  # carries checklist results (--fail / --major)
     proposes: bool = False  # the actor becomes the proposer awaiting a decision
+    hidden: bool = False  # fired by a command of its own (e.g. `complaint add`), not offered among a case's actions
 
 
 @dataclass(frozen=True)

@@ -48,7 +48,7 @@ POOL_THRESHOLD = 8
 
 #: Kinds whose 发文机关标志 reads "<issuer>文件".
 _DOCUMENT_MARK = {NoticeKind.SUPERVISION_NOTICE.value, NoticeKind.LISTED_SUPERVISION.value,
-                  NoticeKind.BULLETIN.value}
+                  NoticeKind.BULLETIN.value, NoticeKind.DESIGNATION_APPROVAL.value}
 
 Progress = Callable[[int, int], None]
 
