@@ -350,7 +350,7 @@ sa.Index(
 )
 
 
-# == campaign (issue #11): the figures behind the three rates (三率) ====================
+# == campaign (issue #11): the figures behind the three rates (三率) ===========================
 
 
 class TownshipStat(SQLModel, table=True):
@@ -373,7 +373,8 @@ class TownshipStat(SQLModel, table=True):
     source: str = Field(default="import", max_length=16)  # import / form
     updated_by: int | None = Field(default=None, foreign_key="app_user.id")
     updated_at: datetime = _ts()
-=======
+
+
 class Complaint(SQLModel, table=True):
     """A 12345 接诉即办 工单 about a point: the case it opened, reopened or was recorded on, and the reply.
 

@@ -53,7 +53,7 @@ def test_declaration_has_every_state_and_trigger(eng: Engine) -> None:
     assert set(RECTIFICATION.triggers) == {
         "start_review", "order_rectification", "request_reinspection", "expire", "fail_reinspection", "suspend",
         "propose_filing", "propose_refusal", "propose_conversion", "propose_enforcement", "propose_closure",
-        "approve", "send_back", "confirm_ceased", "confirm_ban", "reopen",
+        "approve", "send_back", "confirm_ceased", "confirm_ban", "reopen", "receive_complaint", "reply_complaint",
     }
 
 
