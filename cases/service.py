@@ -261,6 +261,7 @@ def _issue_notice(session: Session, district: District, case: WorkingCase, kind:
     point, town = case.point_and_township(session)
     if actor.role == Role.COMMITTEE:  # a decision of the committee is issued in its name
         extra.setdefault("issuer", district.district.committee)
+        extra.setdefault("contact", district.unit_contact("committee"))
     return issue_notice(session, district, case=case, point=point, township=town, kind=kind,
                         actor_name=actor.display_name or actor.name, reason=action.reason,
                         failed=action.failed, major=action.major, notes=action.notes, today=today, **extra)
