@@ -36,6 +36,11 @@ def all_states() -> list[str]:
     return list(dict.fromkeys(s.name for spec in WORKFLOWS.values() for s in spec.states))
 
 
+def terminal_states() -> set[str]:
+    """States that end a case in some declared workflow (no state name is terminal in one and live in another)."""
+    return {s.name for spec in WORKFLOWS.values() for s in spec.states if s.terminal}
+
+
 def state_zh(workflow: str, version: int, state: str) -> str:
     return engine_for(spec_for(workflow, version)).state_zh(state)
 

@@ -34,11 +34,12 @@ from sqlmodel import Session, col, select
 from cases import audit, notify
 from cases.config import District
 from cases.models import Case, CaseEvent, Escalation, Inspection, Notice, Point, Reminder, Township, User, utcnow
-from cases.queries import rectification_engine
+from cases.queries import case_engine
 from cases.service import LEVEL_ZH, issue_notice, local_today
 from cases.users import SYSTEM_USER
 from workflow.notices import NoticeKind
-from workflow.rectification import PROPOSALS
+from workflow.registry import WORKFLOWS
+from workflow.spec import PREVIOUS, SAME, Role
 from workflow.workdays import WorkCalendar
 
 _LOGGER = logging.getLogger(__name__)
@@ -59,8 +60,12 @@ LADDER_STATES: dict[str, tuple[str, ...]] = {
     "cessation": ("refused",),
     "enforcement": ("enforcement",),
 }
-# A late approval (a proposal past its approval deadline) goes to the committee, one rung.
-APPROVAL_STATES: tuple[str, ...] = PROPOSALS
+# A late approval (a proposal past its approval deadline, awaiting the bureau's decision, in any
+# declared workflow) goes to the committee, one rung.
+APPROVAL_STATES: tuple[str, ...] = tuple(dict.fromkeys(
+    s.name for spec in WORKFLOWS.values() for s in spec.states
+    if s.proposal and any(s.name in t.sources and Role.REVIEWER in t.roles and t.dest not in (PREVIOUS, SAME)
+                          for t in spec.transitions)))
 APPROVAL_LEVEL = MAX_LEVEL  # the committee's rung
 
 KIND_ZH: dict[str, str] = {
@@ -340,7 +345,7 @@ def _take_rung(session: Session, district: District, case: LockedCase, kind: str
     assert point is not None and town is not None
     r = rung(district, kind, level, town)
     kind_zh = KIND_ZH.get(kind, kind)
-    state_zh = rectification_engine().state_zh(case.state)
+    state_zh = case_engine(case).state_zh(case.state)
     next_level = level + 1 if kind != APPROVAL and level < MAX_LEVEL else None
     next_on = cal.add(deadline, threshold(district, kind, next_level)) if next_level else None
     if next_on is not None and next_on <= today:  # catching up: the next rung follows at once
@@ -414,7 +419,7 @@ def reminder_due(district: District, case: Case | LockedCase, today: date, days_
         return False
     if case.deadline_set_on is not None and case.deadline_set_on >= today:
         return False
-    if rectification_engine().spec.state(case.state).terminal:
+    if case_engine(case).spec.state(case.state).terminal:
         return False
     return days_left(district.work_calendar(), today, case.deadline) == days_before
 
@@ -486,6 +491,15 @@ def parse_reminder_key(dedupe_key: str) -> tuple[int, date, str] | None:
         return None
 
 
+def deciders(case: Case | LockedCase) -> list[str]:
+    """The roles that decide a case awaiting approval, from its declaration (the bureau, or the committee)."""
+    spec = case_engine(case).spec
+    proposers = {r.value for t in spec.transitions if t.dest == case.state and t.proposes for r in t.roles}
+    deciding = {r.value for t in spec.transitions if case.state in t.sources and not t.hidden
+                and t.dest not in (PREVIOUS, SAME) for r in t.roles}
+    return sorted(deciding - proposers - {Role.SYSTEM.value}) or ["reviewer"]
+
+
 def _send_reminder(session: Session, district: District, case: LockedCase, days_before: int, today: date,
                    now: datetime) -> None:
     kind = case.deadline_kind
@@ -494,12 +508,12 @@ def _send_reminder(session: Session, district: District, case: LockedCase, days_
     assert point is not None and town is not None
     kind_zh = KIND_ZH.get(kind, kind)
     unit = "个工作日" if district.deadlines.calendar == "workdays" else "天"
-    state_zh = rectification_engine().state_zh(case.state)
+    state_zh = case_engine(case).state_zh(case.state)
     subject = f"【期限提醒】{point.name}{kind_zh}还剩{days_before}{unit}（{case.deadline.isoformat()}）"
     body = (f"{point.name}（{town.name}，案件 {case.id}，地址：{point.address}，举办者：{point.operator}）"
             f"当前处于「{state_zh}」状态，{kind_zh}为{zh_date(case.deadline)}，还剩{days_before}{unit}。"
             f"{REMINDER_TODO.get(kind, '请按期办理。')}")
-    roles = ["reviewer"] if kind == APPROVAL else ["inspector"]
+    roles = deciders(case) if kind == APPROVAL else ["inspector"]
     recipients = notify.people(session, roles=roles, township_id=case.township_id)
     notify.enqueue(session, users=recipients, subject=subject, body=body, case_id=case.id, now=now,
                    key=reminder_key(case.id, case.deadline, kind, days_before))

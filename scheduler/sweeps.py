@@ -31,7 +31,7 @@ from sqlmodel import Session, col, select
 from cases.config import District
 from cases.errors import Conflict, TuoyouError
 from cases.models import Case, Escalation, Reminder, User, utcnow
-from cases.queries import rectification_engine
+from cases.queries import all_states, terminal_states
 from cases.service import Action, advance, local_today
 from cases.supervision import (
     APPROVAL,
@@ -249,7 +249,7 @@ def send_reminders(engine: Engine, district: District, now: datetime | None = No
     today = local_today(district, now)
     report = report if report is not None else SweepReport(now=now, today=today)
     cal = district.work_calendar()
-    live = [s.name for s in rectification_engine().spec.states if not s.terminal]
+    live = [s for s in all_states() if s not in terminal_states()]
     done = 0
     for days in sorted(set(district.ladder.reminders)):
         lo, hi = deadlines_with_days_left(cal, today, days)
