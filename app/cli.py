@@ -7,9 +7,9 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 from sqlmodel import Session, col, select
 
 from app.cli_designation import complaint_app, designation_app
@@ -18,14 +18,17 @@ from app.cli_notices import notice_app, report
 from app.cli_scheduler import inbox, scheduler_app
 from app.cli_serve import serve
 from app.context import ConfigOpt, DbOpt, JsonOpt, handle_errors, open_context, print_json
+from app.output import SafeConsole, echo
 from cases import audit
 from cases.bootstrap import init_database
+from cases.config import district_warnings
 from cases.demo import DEMO_PASSWORD, fill_demo
 from cases.errors import InvalidInput
 from cases.models import Township, User
 from cases.queries import case_detail, list_cases, rectification_engine
 from cases.service import Action, advance, local_today, open_case
-from cases.users import add_user, get_user, issue_token
+from cases.users import add_user, disable_user, enable_user, get_user, issue_token, unlock_user
+from cases.validation import for_terminal, parse_date
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -51,34 +54,15 @@ app.add_typer(case_app, name="case")
 app.add_typer(audit_app, name="audit")
 app.add_typer(workflow_app, name="workflow")
 
-err = Console(stderr=True)
-out = Console()
+err = SafeConsole(stderr=True)
+out = SafeConsole()
 
 AsOpt = Annotated[str, typer.Option("--as", help="以哪个用户的身份 / acting user name")]
 
 
 def _parse_date(value: str | None, label: str) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise InvalidInput(f"{label} 日期格式应为 YYYY-MM-DD：{value}",
-                           f"{label} must be YYYY-MM-DD: {value}") from None
+    return parse_date(value, label.removeprefix("--").replace("-", "_"))
 
-
-def _parse_now(value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        dt = datetime.fromisoformat(value)
-    except ValueError:
-        raise InvalidInput(f"--now 时间格式应为 ISO 8601：{value}", f"--now must be an ISO datetime: {value}") from None
-    if dt.tzinfo is None:
-        from zoneinfo import ZoneInfo
-
-        dt = dt.replace(tzinfo=ZoneInfo("Asia/Shanghai"))
-    return dt.astimezone(UTC)
 
 
 # -- init / demo -----------------------------------------------------------------------------
@@ -88,10 +72,12 @@ def _parse_now(value: str | None) -> datetime | None:
 @handle_errors
 def init(db: DbOpt = None, config: ConfigOpt = None) -> None:
     """创建或升级数据库 / create or migrate the database."""
-    ctx = open_context(db, config)
+    ctx = open_context(db, config, create=True)
     info = init_database(ctx.engine, ctx.district)
     typer.echo(f"数据库已就绪：{info['district']}，版本 {info['revision']}，新增镇街 {info['townships_added']} 个"
                f" / database ready at revision {info['revision']}")
+    for zh, en in district_warnings(ctx.district):
+        echo(f"警告：{zh}\nwarning: {en}", err=True)
 
 
 @app.command()
@@ -103,7 +89,7 @@ def demo(
     seed: Annotated[int, typer.Option(help="随机种子 / random seed")] = 2026,
 ) -> None:
     """填充演示区县：各角色用户、托幼点和各状态的案件 / fill the database with a demo district."""
-    ctx = open_context(db, config)
+    ctx = open_context(db, config, create=True)
     init_database(ctx.engine, ctx.district)
     with Progress(TextColumn("生成演示案件 / demo cases"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=err, transient=True) as bar:
@@ -153,7 +139,7 @@ def user_add(
     with Session(ctx.engine, expire_on_commit=False) as s:
         u = add_user(s, name=name, role=role, township_code=township, password=password, email=email,
                      display_name=display_name)
-    typer.echo(f"已添加用户 {u.name}（{role}）/ user added")
+    echo(f"已添加用户 {u.name}（{role}）/ user added")
 
 
 @user_app.command("list")
@@ -165,13 +151,16 @@ def user_list(db: DbOpt = None, config: ConfigOpt = None, json: JsonOpt = False)
         towns = {t.id: t.code for t in s.exec(select(Township)).all()}
         rows = [{"name": u.name, "display_name": u.display_name, "role": u.role,
                  "township": towns.get(u.township_id) if u.township_id else None, "email": u.email,
-                 "active": u.active}
+                 "active": u.active, "locked_until": u.locked_until}
                 for u in s.exec(select(User).order_by(col(User.id))).all()]
     if json:
         return print_json(rows)
-    table = Table("用户 name", "显示名", "角色 role", "镇街 township")
+    table = Table("用户 name", "显示名", "角色 role", "镇街 township", "状态 status")
+    now = datetime.now(UTC)
     for r in rows:
-        table.add_row(r["name"], r["display_name"], r["role"], r["township"] or "—")
+        status = ("停用 disabled" if not r["active"] else
+                  "锁定 locked" if r["locked_until"] and r["locked_until"] > now else "正常 active")
+        table.add_row(r["name"], r["display_name"], r["role"], r["township"] or "—", status)
     out.print(table)
 
 
@@ -182,6 +171,36 @@ def user_token(name: str, db: DbOpt = None, config: ConfigOpt = None) -> None:
     ctx = open_context(db, config)
     with Session(ctx.engine, expire_on_commit=False) as s:
         typer.echo(issue_token(s, get_user(s, name)))
+
+
+@user_app.command("disable")
+@handle_errors
+def user_disable(name: str, db: DbOpt = None, config: ConfigOpt = None) -> None:
+    """停用用户：不能再登录，已登录的会话和 API 令牌立即失效 / disable NAME, ending its sessions and token."""
+    ctx = open_context(db, config)
+    with Session(ctx.engine, expire_on_commit=False) as s:
+        u = disable_user(s, name)
+    echo(f"已停用用户 {u.name}，其会话和 API 令牌已失效 / user {u.name} disabled; sessions and token revoked")
+
+
+@user_app.command("enable")
+@handle_errors
+def user_enable(name: str, db: DbOpt = None, config: ConfigOpt = None) -> None:
+    """重新启用已停用的用户（须重新生成 API 令牌）/ enable NAME again (it needs a new API token)."""
+    ctx = open_context(db, config)
+    with Session(ctx.engine, expire_on_commit=False) as s:
+        u = enable_user(s, name)
+    echo(f"已启用用户 {u.name} / user {u.name} enabled")
+
+
+@user_app.command("unlock")
+@handle_errors
+def user_unlock(name: str, db: DbOpt = None, config: ConfigOpt = None) -> None:
+    """解除因连续登录失败造成的锁定 / lift NAME's sign-in lock-out now."""
+    ctx = open_context(db, config)
+    with Session(ctx.engine, expire_on_commit=False) as s:
+        u = unlock_user(s, name)
+    echo(f"已解除用户 {u.name} 的登录锁定 / user {u.name} unlocked")
 
 
 @checklist_app.command("list")
@@ -283,9 +302,11 @@ def case_show(
 
 def _print_case(d: dict[str, Any]) -> None:
     p = d["point"]
-    out.print(f"[bold]案件 {d['id']}[/bold]  {p['name']}（{p['township']}）  版本 v{d['version']}")
-    out.print(f"状态 state: [bold]{d['state_zh']}[/bold] ({d['state']})   轮次 round: {d['round']}/{d['round_max']}"
-              f"   督办级别 level: {d['escalation_level']}")
+    out.print(Text.assemble((f"案件 {d['id']}", "bold"), f"  {for_terminal(p['name'])}（{p['township']}）"
+                            f"  版本 v{d['version']}"))
+    out.print(Text.assemble("状态 state: ", (d["state_zh"], "bold"),
+                            f" ({d['state']})   轮次 round: {d['round']}/{d['round_max']}"
+                            f"   督办级别 level: {d['escalation_level']}"))
     if d["deadline"]:
         out.print(f"期限 deadline: {d['deadline']}（{d['deadline_kind']}，剩余 {d['days_left']} 个工作日）")
     out.print(f"举办者 operator: {p['operator']}  地址 address: {p['address']}  登记 registered: {p['registered_on']}")
@@ -351,7 +372,7 @@ def audit_verify(
         return
     for b in breaks:
         where = f"第 {b.seq} 条" if b.seq else ""
-        typer.echo(f"案件 {b.case_id} {where}：{b.problem_zh} / case {b.case_id}: {b.problem_en}", err=True)
+        echo(f"案件 {b.case_id} {where}：{b.problem_zh} / case {b.case_id}: {b.problem_en}", err=True)
     typer.echo(f"发现 {len(breaks)} 个案件的审计链被破坏 / {len(breaks)} broken chains", err=True)
     raise typer.Exit(7)
 

@@ -16,6 +16,7 @@ from rich.table import Table
 from sqlmodel import Session, col, select
 
 from app.context import ConfigOpt, DbOpt, JsonOpt, handle_errors, open_context, print_json
+from app.output import out
 from cases.errors import InvalidInput, NotFound
 from cases.models import Notice
 from workflow.notices import NOTICE_TITLES, NoticeKind
@@ -73,7 +74,7 @@ def list_notices(
     for r in rows:
         table.add_row(str(r["number"]), str(r["title"]), str(r["case_id"] or "—"), str(r["addressee"]),
                       str(r["issued_on"]), "✓" if r["pdf_sha256"] else "—")
-    Console().print(table)
+    out.print(table)
 
 
 @notice_app.command("render")

@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
 import typer
-from rich.console import Console
 from rich.table import Table
 from sqlmodel import Session
 
 from app.context import ConfigOpt, DbOpt, JsonOpt, handle_errors, open_context, print_json
+from app.output import out
 from cases import notify
 from cases.errors import InvalidInput
 from cases.models import utcnow
 from cases.users import get_user
+from cases.validation import for_terminal, parse_datetime
 from scheduler.jobs import sim_clock
 from scheduler.runner import DEFAULT_INTERVAL_MINUTES, DEFAULT_REMINDER_AT, run_blocking
 from scheduler.sweeps import sweep
@@ -24,22 +25,34 @@ from scheduler.sweeps import sweep
 _LOGGER = logging.getLogger(__name__)
 
 scheduler_app = typer.Typer(help="调度：期限提醒、逾期标记、督办升级、消息投递 / scheduler", no_args_is_help=True)
-out = Console()
 MAX_CLOCK_SPEED = 100_000.0  # a simulated day in under a second
 
 
-def parse_now(value: str | None, timezone: str) -> datetime:
-    """`--now` as an aware UTC datetime; a value without a zone is local time of the district."""
+FAR_CLOCK_DAYS = 366
+
+
+def parse_now(value: str | None, timezone: str, *, allow_far: bool = False, real_now: datetime | None = None
+              ) -> datetime:
+    """`--now` as an aware UTC datetime; a value without a zone is local time of the district.
+
+    A clock more than `FAR_CLOCK_DAYS` days from the real one is refused unless `allow_far`:
+    one sweep at a far date expires, escalates and numbers notices for years at once.
+    """
     if value is None:
         return utcnow()
-    try:
-        dt = datetime.fromisoformat(value)
-    except ValueError:
-        raise InvalidInput(f"--now 时间格式应为 ISO 8601（如 2026-10-12T09:00）：{value}",
-                           f"--now must be an ISO datetime (e.g. 2026-10-12T09:00): {value}") from None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=ZoneInfo(timezone))
-    return dt.astimezone(UTC)
+    when = parse_datetime(value, "now", timezone=timezone)
+    real = real_now or utcnow()
+    days = abs((when - real).days)
+    if days > FAR_CLOCK_DAYS:
+        if not allow_far:
+            raise InvalidInput(
+                f"--now {for_terminal(value)} 与当前时间相差 {days} 天（超过 {FAR_CLOCK_DAYS} 天），可能是笔误；"
+                "确需按该时间执行，请加 --allow-far-clock",
+                f"--now {for_terminal(value)} is {days} days from today (more than {FAR_CLOCK_DAYS}); "
+                "add --allow-far-clock if that is meant")
+        typer.echo(f"警告：按 {days} 天之外的时间执行调度 / warning: sweeping at a clock {days} days from today",
+                   err=True)
+    return when
 
 
 @scheduler_app.command("tick")
@@ -48,13 +61,16 @@ def tick(
     now: Annotated[str | None, typer.Option("--now", help="假定的当前时间 ISO 8601（默认现在，无时区按区县时区）"
                                             " / the clock to sweep at")] = None,
     deliver: Annotated[bool, typer.Option("--deliver/--no-deliver", help="投递消息 / deliver the outbox")] = True,
+    allow_far_clock: Annotated[bool, typer.Option(
+        "--allow-far-clock", help=f"允许 --now 与今天相差超过 {FAR_CLOCK_DAYS} 天 / allow a --now more than "
+                                  f"{FAR_CLOCK_DAYS} days from today")] = False,
     db: DbOpt = None,
     config: ConfigOpt = None,
     json: JsonOpt = False,
 ) -> None:
     """执行一次完整调度：逾期标记、督办升级、期限提醒、消息投递 / one full sweep at --now."""
     ctx = open_context(db, config)
-    when = parse_now(now, ctx.district.district.timezone)
+    when = parse_now(now, ctx.district.district.timezone, allow_far=allow_far_clock)
     report = sweep(ctx.engine, ctx.district, when, deliver=deliver)
     if json:
         return print_json(report.as_dict())
@@ -88,7 +104,7 @@ def run(
             raise InvalidInput(f"--clock-speed 须大于 0 且不超过 {MAX_CLOCK_SPEED:g}",
                                f"--clock-speed must be above 0 and at most {MAX_CLOCK_SPEED:g}")
         try:
-            start = parse_now(clock_start, ctx.district.district.timezone)
+            start = parse_now(clock_start, ctx.district.district.timezone, allow_far=True)  # a drill, said so
         except InvalidInput:
             raise InvalidInput(f"--clock-start 时间格式应为 ISO 8601（如 2026-10-12T09:00）：{clock_start}",
                                f"--clock-start must be an ISO datetime (e.g. 2026-10-12T09:00): {clock_start}"

@@ -49,7 +49,7 @@ def serve(
         raise InvalidInput(f"--workers 须在 1 到 {MAX_WORKERS} 之间", f"--workers must be 1 to {MAX_WORKERS}")
     if demo and db is None:
         db = f"sqlite:///{DEMO_DB}"
-    ctx = open_context(db, config)
+    ctx = open_context(db, config, create=True)
     if demo:
         _fill_demo(ctx, points)
     else:

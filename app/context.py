@@ -11,14 +11,17 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
+from pathlib import Path
 from typing import Annotated, Any, ParamSpec, TypeVar
 
 import typer
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError, DataError, NoSuchModuleError, OperationalError, ProgrammingError
 
 from cases.config import District, Settings, cached_district
-from cases.db import engine_for_url
+from cases.db import engine_for_url, normalize_url
+from cases.errors import InvalidInput
+from cases.validation import for_terminal
 from workflow.errors import TuoyouError
 
 _LOGGER = logging.getLogger(__name__)
@@ -42,13 +45,41 @@ class AppContext:
     config_path: str | None
 
 
-def open_context(db: str | None = None, config: str | None = None) -> AppContext:
-    """Settings from the environment, overridden by `--db` / `--config`."""
+class DatabaseMissing(TuoyouError):
+    """The database does not exist or is not initialised (exit 6, like an unreachable database)."""
+
+    exit_code = 6
+
+
+def check_database_url(url: str, *, create: bool = False) -> str:
+    """The URL if SQLAlchemy knows its kind; a SQLite file must already exist unless `create`.
+
+    Commands other than `init`, `demo` and `serve` never create a database: a mistyped
+    `--db sqlite:///missing.db` must say so instead of leaving an empty file behind.
+    """
+    shown = for_terminal(url)
+    try:
+        parsed = make_url(normalize_url(url))
+        parsed.get_dialect()
+    except (ArgumentError, NoSuchModuleError, ValueError, ImportError) as exc:
+        raise InvalidInput(f"数据库 URL 无效：{shown}（应如 sqlite:///tuoyou.db 或 postgresql://user@host/db）",
+                           f"invalid database URL {shown} (e.g. sqlite:///tuoyou.db or postgresql://user@host/db):"
+                           f" {for_terminal(exc)}") from None
+    if parsed.get_backend_name() == "sqlite" and not create:
+        path = parsed.database or ""
+        if path and path != ":memory:" and not path.startswith("file:") and not Path(path).is_file():
+            raise DatabaseMissing(f"数据库 {for_terminal(path)} 不存在（请先运行 tuoyou init --db {shown}）",
+                                  f"database {for_terminal(path)} does not exist (run `tuoyou init --db {shown}`)")
+    return url
+
+
+def open_context(db: str | None = None, config: str | None = None, *, create: bool = False) -> AppContext:
+    """Settings from the environment, overridden by `--db` / `--config`; `create` for init, demo, serve."""
     settings = Settings()
-    url = db or settings.database_url
     config_path = config or settings.config
-    return AppContext(settings=settings, district=cached_district(config_path),
-                      engine=engine_for_url(url), config_path=config_path)
+    district = cached_district(config_path)  # the district file is checked first
+    url = check_database_url(db or settings.database_url, create=create)
+    return AppContext(settings=settings, district=district, engine=engine_for_url(url), config_path=config_path)
 
 
 def _default(o: Any) -> Any:
@@ -68,7 +99,7 @@ R = TypeVar("R")
 
 def fail(exc: TuoyouError) -> typer.Exit:
     """Say why on stderr (Chinese with the English beside it) and exit with the error's code."""
-    lines = [f"错误：{exc.zh}", f"error: {exc.en}"]
+    lines = [f"错误：{for_terminal(exc.zh)}", f"error: {for_terminal(exc.en)}"]
     if exc.allowed is not None:
         now = "、".join(exc.allowed) if exc.allowed else "（无 / none）"
         lines.append(f"当前可执行的操作 / allowed now: {now}")
@@ -85,9 +116,16 @@ def handle_errors(fn: Callable[P, R]) -> Callable[P, R]:
             return fn(*args, **kwargs)
         except TuoyouError as exc:
             raise fail(exc) from None
-        except OperationalError as exc:
+        except DataError as exc:  # a value the database cannot hold that no check caught first
+            _LOGGER.info("database refused a value: %s", exc.orig)
+            raise fail(InvalidInput("输入的值超出数据库允许的范围或含有不允许的字符",
+                                    f"a value is out of range or contains characters the database refuses: "
+                                    f"{for_terminal(exc.orig)}")) from None
+        except (OperationalError, ProgrammingError) as exc:
+            if isinstance(exc, ProgrammingError) and "does not exist" not in str(exc.orig):
+                raise
             typer.echo(f"错误：数据库不可用或未初始化（请先运行 tuoyou init）\nerror: database unavailable "
-                       f"or not initialised (run `tuoyou init`): {exc.orig}", err=True)
+                       f"or not initialised (run `tuoyou init`): {for_terminal(exc.orig)}", err=True)
             raise typer.Exit(6) from None
 
     return wrapper

@@ -16,7 +16,7 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from workflow.policy import Policy
@@ -31,6 +31,7 @@ Severity = Literal["general", "serious", "major"]
 ItemResult = Literal["pass", "fail", "major", "na"]
 SEVERITIES: tuple[Severity, ...] = ("general", "serious", "major")
 ITEM_RESULTS: tuple[ItemResult, ...] = ("pass", "fail", "major", "na")
+MAX_DEADLINE_DAYS = 366  # no deadline, reminder or ladder rung of a district runs longer than a year
 
 
 class _Strict(BaseModel):
@@ -56,6 +57,24 @@ class DistrictInfo(_Strict):
     cutoff: date  # points first registered after this date are never filed
     contact: str = ""
     timezone: str = "Asia/Shanghai"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, v: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"未知的时区 / unknown time zone {v!r} (e.g. Asia/Shanghai)") from None
+        return v
+
+    @field_validator("campaign_start", "cutoff")
+    @classmethod
+    def _plausible_date(cls, v: date) -> date:
+        if not (date(1949, 10, 1) <= v <= date(2999, 12, 31)):
+            raise ValueError(f"日期不在合理范围 / date out of range: {v}")
+        return v
 
 
 class Township(_Strict):
@@ -129,6 +148,8 @@ class Deadlines(_Strict):
     def _positive(cls, v: int) -> int:
         if v <= 0:
             raise ValueError("期限须为正整数 / deadline must be a positive number of days")
+        if v > MAX_DEADLINE_DAYS:
+            raise ValueError(f"期限不能超过 {MAX_DEADLINE_DAYS} 天 / a deadline of at most {MAX_DEADLINE_DAYS} days")
         return v
 
     @field_validator("rectification")
@@ -139,6 +160,8 @@ class Deadlines(_Strict):
             raise ValueError(f"rectification deadlines missing for {sorted(missing)}")
         if any(d <= 0 for d in v.values()):
             raise ValueError("期限须为正整数 / deadline must be a positive number of days")
+        if any(d > MAX_DEADLINE_DAYS for d in v.values()):
+            raise ValueError(f"期限不能超过 {MAX_DEADLINE_DAYS} 天 / a deadline of at most {MAX_DEADLINE_DAYS} days")
         return v
 
 
@@ -151,10 +174,23 @@ class Ladder(_Strict):
     level3: int = 10
     approval_escalation: int = 1  # working days after an approval deadline → committee
 
+    @field_validator("reminders")
+    @classmethod
+    def _reminders(cls, v: list[int]) -> list[int]:
+        if any(d <= 0 or d > MAX_DEADLINE_DAYS for d in v):
+            raise ValueError(f"提醒天数须在 1 到 {MAX_DEADLINE_DAYS} 之间 / reminders must be 1…{MAX_DEADLINE_DAYS}"
+                             " working days before a deadline")
+        if len(set(v)) != len(v):
+            raise ValueError("提醒天数不能重复 / reminders must not repeat")
+        return v
+
     @model_validator(mode="after")
     def _ordered(self) -> Ladder:
         if not (0 < self.level1 < self.level2 < self.level3):
             raise ValueError("ladder thresholds must rise: 0 < level1 < level2 < level3")
+        if self.level3 > MAX_DEADLINE_DAYS or not (0 < self.approval_escalation <= MAX_DEADLINE_DAYS):
+            raise ValueError(f"督办阈值须在 1 到 {MAX_DEADLINE_DAYS} 之间 / ladder thresholds must be "
+                             f"1…{MAX_DEADLINE_DAYS} working days")
         return self
 
 
@@ -202,8 +238,8 @@ class Rounds(_Strict):
     @field_validator("max")
     @classmethod
     def _at_least_one(cls, v: int) -> int:
-        if v < 1:
-            raise ValueError("max rounds must be at least 1")
+        if not (1 <= v <= 10):
+            raise ValueError("整改轮次须在 1 到 10 之间 / max rounds must be 1…10")
         return v
 
 
@@ -372,22 +408,69 @@ class District(_Strict):
         )
 
 
+def _config_errors(exc: ValidationError) -> str:
+    """Pydantic's errors as `key.path: message` lines, naming the key in the TOML file."""
+    lines = []
+    for e in exc.errors()[:10]:
+        loc = ".".join(str(p) for p in e.get("loc", ()))
+        msg = str(e.get("msg", "")).removeprefix("Value error, ")
+        lines.append(f"  {loc or '(文件 / file)'}: {msg}")
+    more = len(exc.errors()) - 10
+    if more > 0:
+        lines.append(f"  …另有 {more} 处 / {more} more")
+    return "\n".join(lines)
+
+
 def load_district(path: str | Path | None = None) -> District:
-    """Read and validate a district TOML file (the built-in demo district when None)."""
+    """Read and validate a district TOML file (the built-in demo district when None).
+
+    Every problem is reported here, at load, with the key it concerns: a missing file, a
+    directory, a file not in UTF-8, bad TOML, and values out of range (time zone, deadlines,
+    reminders, ladder). Suspicious but valid settings are logged by `district_warnings`.
+    """
     from cases.errors import InvalidInput
 
     p = Path(path) if path else DEMO_DISTRICT
     try:
-        raw = tomllib.loads(p.read_text(encoding="utf-8"))
+        text = p.read_bytes().decode("utf-8")
+        raw = tomllib.loads(text.removeprefix("\ufeff"))
     except FileNotFoundError as exc:
         raise InvalidInput(f"找不到区县配置文件 {p}", f"district config file {p} not found") from exc
+    except IsADirectoryError as exc:
+        raise InvalidInput(f"区县配置 {p} 是目录，应为 TOML 文件", f"district config {p} is a directory, "
+                           "not a TOML file") from exc
+    except PermissionError as exc:
+        raise InvalidInput(f"无权读取区县配置文件 {p}", f"cannot read district config {p}: permission denied") from exc
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(f"区县配置文件 {p} 不是 UTF-8 编码（第 {exc.start} 字节；如为 GBK，请另存为 UTF-8）",
+                           f"district config {p} is not UTF-8 (byte {exc.start}; save it as UTF-8, "
+                           "not GBK)") from exc
     except tomllib.TOMLDecodeError as exc:
         raise InvalidInput(f"区县配置文件 {p} 格式错误：{exc}",
                            f"district config {p} is not valid TOML: {exc}") from exc
     try:
-        return District.model_validate(raw)
-    except ValueError as exc:
-        raise InvalidInput(f"区县配置文件 {p} 内容有误：{exc}", f"district config {p} is invalid: {exc}") from exc
+        district = District.model_validate(raw)
+    except ValidationError as exc:
+        detail = _config_errors(exc)
+        raise InvalidInput(f"区县配置文件 {p} 内容有误：\n{detail}",
+                           f"district config {p} is invalid:\n{detail}") from exc
+    for zh, en in district_warnings(district):
+        _LOGGER.warning("%s: %s / %s", p, zh, en)
+    return district
+
+
+def district_warnings(district: District, today: date | None = None) -> list[tuple[str, str]]:
+    """Valid but suspicious settings, in Chinese and English (`tuoyou init` prints them)."""
+    info = district.district
+    today = today or date.today()
+    out = []
+    if info.cutoff > today:
+        out.append((f"district.cutoff（{info.cutoff}）晚于今天：截止日期之后登记的托幼点不予立案，请确认",
+                    f"district.cutoff ({info.cutoff}) is in the future; points registered after it are never filed"))
+    if info.cutoff < info.campaign_start:
+        out.append((f"district.cutoff（{info.cutoff}）早于专项行动开始日期 campaign_start（{info.campaign_start}）",
+                    f"district.cutoff ({info.cutoff}) is before district.campaign_start ({info.campaign_start})"))
+    return out
 
 
 class Settings(BaseSettings):

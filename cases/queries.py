@@ -60,6 +60,10 @@ def case_not_found(case_id: object) -> NotFound:
 
 def get_case(session: Session, *, user: User, case_id: int) -> Case:
     """The case, if this user may see it; another township's case is simply not found."""
+    from cases.validation import in_id_range
+
+    if not in_id_range(case_id):
+        raise case_not_found(case_id)
     case = session.exec(select(Case).where(Case.id == case_id)).first()
     if case is None or not can_see(user, case):
         raise case_not_found(case_id)

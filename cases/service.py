@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -28,6 +28,7 @@ from cases.facts import workflow_facts
 from cases.models import Case, CaseEvent, Escalation, Inspection, Notice, Point, Township, User, utcnow
 from cases.numbering import format_number, next_seq
 from cases.queries import case_engine, case_not_found, sees_all, township_by_code
+from cases.validation import check_date, clean_codes, clean_hashes, clean_notes, clean_text, in_id_range
 from workflow.engine import Step
 from workflow.notices import TO_TOWNSHIP, NoticeKind
 from workflow.registry import current as current_workflow
@@ -74,6 +75,23 @@ class Result:
 
 def local_today(district: District, now: datetime) -> date:
     return now.astimezone(ZoneInfo(district.district.timezone)).date()
+
+
+def clean_action(district: District, action: Action) -> Action:
+    """The action with its typed fields checked by the one input policy (`cases.validation`).
+
+    A reason of only blank or invisible characters becomes "" so the reason guard refuses it.
+    """
+    return replace(
+        action,
+        trigger=clean_text("trigger", action.trigger),
+        reason=clean_text("reason", action.reason),
+        target=clean_text("target", action.target),
+        failed=clean_codes("--fail", action.failed),
+        major=clean_codes("--major", action.major),
+        notes=clean_notes(action.notes, (c.code for c in district.checklist)),
+        evidence=clean_hashes(action.evidence),
+    )
 
 
 def _check_items(district: District, action: Action, inspection: bool) -> None:
@@ -147,6 +165,8 @@ def claimed_level(session: Session, *, case_id: int, deadline: date, kind: str) 
 
 def load_case(session: Session, *, user: User, case_id: int) -> WorkingCase:
     """Read the case for changing it: row-locked where the database can, scoped to the user."""
+    if not in_id_range(case_id):
+        raise case_not_found(case_id)
     row = session.connection().execute(_LOAD_CASE, {"case_id": case_id}).mappings().first()
     if row is None or not (sees_all(user) or (user.township_id is not None and row["township_id"] == user.township_id)):
         raise case_not_found(case_id)
@@ -166,6 +186,7 @@ def advance(
     now = now or utcnow()
     today = local_today(district, now)
     policy = district.policy()
+    action = clean_action(district, action)
     conn = session.connection()
     try:
         case = load_case(session, user=actor, case_id=case_id)
@@ -427,11 +448,14 @@ def open_case(
     today = local_today(district, now)
     spec = current_workflow(workflow)
     kind = POINT_KINDS[spec.name]
-    required = (("名称 name", name),) if kind == "estate_kindergarten" else (
-        ("名称 name", name), ("地址 address", address), ("举办者 operator", operator))
-    for label, value in required:
-        if not value or not value.strip():
-            raise InvalidInput(f"{label.split()[0]}不能为空", f"{label.split()[1]} must not be empty")
+    estate = kind == "estate_kindergarten"  # a 小区配套园 needs only its name
+    name = clean_text("name", name, required=True)
+    address = clean_text("address", address, required=not estate)
+    operator = clean_text("operator", operator, required=not estate)
+    phone = clean_text("phone", phone)
+    township_code = clean_text("township", township_code, required=True)
+    if registered_on is not None:
+        check_date(registered_on, "registered_on")
     if source not in SOURCES:
         raise InvalidInput(f"来源须为 {'、'.join(SOURCES)}", f"source must be one of {', '.join(SOURCES)}")
     if actor.role not in spec.openers:

@@ -6,12 +6,14 @@ import hashlib
 import logging
 import secrets
 
+import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import Session, select
 
 from cases.errors import InvalidInput, NotFound
-from cases.models import Township, User
+from cases.models import Township, User, WebSession
+from cases.validation import LIMITS, clean_text, for_terminal, is_clean
 from workflow.spec import Role
 
 _LOGGER = logging.getLogger(__name__)
@@ -51,9 +53,13 @@ def add_user(
     password_hash: str = "",
 ) -> User:
     """Create a user; inspectors and leads need a township, the others must not have one."""
-    name = name.strip()
-    if not name:
-        raise InvalidInput("用户名不能为空", "user name must not be empty")
+    name = clean_text("user_name", name, required=True)
+    display_name = clean_text("display_name", display_name)
+    email = clean_text("email", email)
+    if password is not None and (not password or len(password) > LIMITS["password"].max
+                                 or not is_clean(password, limit=LIMITS["password"].max)):
+        raise InvalidInput(f"密码须为 1 到 {LIMITS['password'].max} 个字符，且不含控制字符",
+                           f"a password must be 1…{LIMITS['password'].max} characters without control characters")
     if role not in {r.value for r in HUMAN_ROLES}:
         raise InvalidInput(f"角色须为 {'|'.join(r.value for r in HUMAN_ROLES)}",
                            f"role must be one of {'|'.join(r.value for r in HUMAN_ROLES)}")
@@ -77,10 +83,46 @@ def add_user(
     return user
 
 
-def get_user(session: Session, name: str) -> User:
-    user = session.exec(select(User).where(User.name == name)).first()
-    if user is None or not user.active:
-        raise NotFound(f"用户 {name} 不存在", f"no user named {name}")
+def get_user(session: Session, name: str, *, inactive: bool = False) -> User:
+    """The user by name; a disabled user counts as absent unless `inactive`."""
+    user = session.exec(select(User).where(User.name == name)).first() if is_clean(name) else None
+    if user is None or not (user.active or inactive) or (user.role == Role.SYSTEM.value and inactive):
+        raise NotFound(f"用户 {for_terminal(name)} 不存在", f"no user named {for_terminal(name)}")
+    return user
+
+
+def disable_user(session: Session, name: str) -> User:
+    """Disable an account: it can no longer sign in, its browser sessions end and its API token stops working."""
+    user = get_user(session, name, inactive=True)
+    user.active = False
+    user.token_hash = ""
+    session.add(user)
+    session.execute(sa.delete(WebSession).where(sa.column("user_id") == user.id))
+    session.commit()
+    _LOGGER.warning("user %s disabled: sessions and API token revoked", user.name)
+    return user
+
+
+def enable_user(session: Session, name: str) -> User:
+    """Enable a disabled account again (it needs a new API token: the old one was revoked)."""
+    user = get_user(session, name, inactive=True)
+    user.active = True
+    user.failed_logins = 0
+    user.locked_until = None
+    session.add(user)
+    session.commit()
+    _LOGGER.warning("user %s enabled", user.name)
+    return user
+
+
+def unlock_user(session: Session, name: str) -> User:
+    """Lift a sign-in lock-out now and forget the failed attempts."""
+    user = get_user(session, name, inactive=True)
+    user.failed_logins = 0
+    user.locked_until = None
+    session.add(user)
+    session.commit()
+    _LOGGER.warning("user %s unlocked", user.name)
     return user
 
 
@@ -104,7 +146,7 @@ def issue_token(session: Session, user: User) -> str:
 
 
 def user_for_token(session: Session, token: str) -> User | None:
-    if not token:
+    if not token or len(token) > 200:
         return None
     user = session.exec(select(User).where(User.token_hash == _token_digest(token))).first()
     return user if user is not None and user.active else None

@@ -91,8 +91,8 @@ def parse_action(form: Mapping[str, Any], *, district: District, evidence: tuple
             major.append(code)
         note = str(form.get(f"note_{code}") or "").strip()
         if note:
-            notes[code] = note[:500]
-    return Action(trigger=trigger, reason=str(form.get("reason") or "").strip()[:2000],
+            notes[code] = note
+    return Action(trigger=trigger, reason=str(form.get("reason") or ""),
                   failed=tuple(failed), major=tuple(major), notes=notes,
-                  target=str(form.get("target") or "").strip()[:200], evidence=evidence,
+                  target=str(form.get("target") or ""), evidence=evidence,
                   expected_version=expected)

@@ -12,9 +12,11 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cases.errors import Conflict, InvalidInput, NotAllowed, NotFound, TuoyouError
+from cases.validation import LIMITS
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -85,12 +87,27 @@ def error_page(request: Request, status: int, zh: str, en: str, allowed: list[st
 
 
 def _validation_message(exc: RequestValidationError) -> tuple[str, str]:
-    parts = []
+    """The bilingual message of a refused request, in the words of `cases.validation` where it has them."""
+    zh_parts, en_parts = [], []
     for err in exc.errors()[:5]:
-        loc = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "form"))
-        parts.append(f"{loc}: {err.get('msg', '')}" if loc else str(err.get("msg", "")))
-    detail = "; ".join(parts)
-    return f"输入有误：{detail}", f"invalid input: {detail}"
+        path = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "form")]
+        loc = ".".join(path)
+        field = path[-1] if path else ""
+        msg = str(err.get("msg", "")).removeprefix("Value error, ")
+        limit = LIMITS.get(field)
+        if err.get("type") == "string_too_long" and limit is not None:
+            zh_parts.append(f"{limit.zh}过长（上限 {limit.max} 个字符）")
+            en_parts.append(f"{limit.en} is too long (the limit is {limit.max} characters)")
+        elif err.get("type") == "extra_forbidden":
+            zh_parts.append(f"不认识的字段 {loc}")
+            en_parts.append(f"unknown field {loc}")
+        elif err.get("type") == "missing":
+            zh_parts.append(f"缺少字段 {loc}")
+            en_parts.append(f"missing field {loc}")
+        else:
+            zh_parts.append(f"{loc}: {msg}" if loc else msg)
+            en_parts.append(f"{loc}: {msg}" if loc else msg)
+    return f"输入有误：{'；'.join(zh_parts)}", f"invalid input: {'; '.join(en_parts)}"
 
 
 def install(app: FastAPI) -> None:
@@ -136,6 +153,15 @@ def install(app: FastAPI) -> None:
         if is_api(request):
             return api_error(exc.status_code, zh, en, headers=getattr(exc, "headers", None))
         return error_page(request, exc.status_code, zh, en)
+
+    @app.exception_handler(DataError)
+    async def data_error(request: Request, exc: DataError) -> Response:
+        # a value the database cannot hold (out of range, NUL) that no check caught first: the input's fault
+        _LOGGER.warning("database refused a value on %s %s: %s", request.method, request.url.path, exc.orig)
+        zh, en = "输入的值超出允许范围或含有不允许的字符", "a value is out of range or contains characters not allowed"
+        if is_api(request):
+            return api_error(400, zh, en)
+        return error_page(request, 400, zh, en)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:

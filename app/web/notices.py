@@ -17,6 +17,7 @@ from cases.config import District
 from cases.errors import NotFound
 from cases.models import Notice, User
 from cases.queries import get_case, sees_all
+from cases.validation import in_id_range
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -26,13 +27,17 @@ UNAVAILABLE_EN = "rendering notices to PDF is not available yet (the notice reco
 
 def visible_notice(session: Session, *, user: User, notice_id: int) -> Notice:
     """The notice, if its case is visible to the user (notices without a case: district roles only)."""
-    notice = session.get(Notice, notice_id)
+    missing = NotFound(f"文书 {notice_id} 不存在", f"notice {notice_id} not found")
+    notice = session.get(Notice, notice_id) if in_id_range(notice_id) else None
     if notice is None:
-        raise NotFound(f"文书 {notice_id} 不存在", f"notice {notice_id} not found")
+        raise missing
     if notice.case_id is not None:
-        get_case(session, user=user, case_id=notice.case_id)  # NotFound outside the user's township
+        try:
+            get_case(session, user=user, case_id=notice.case_id)
+        except NotFound:  # outside the user's township: the same answer, without naming the case
+            raise missing from None
     elif not sees_all(user):
-        raise NotFound(f"文书 {notice_id} 不存在", f"notice {notice_id} not found")
+        raise missing
     return notice
 
 

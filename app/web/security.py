@@ -20,8 +20,9 @@ from argon2 import PasswordHasher
 from sqlmodel import Session, select
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from cases.models import User, WebSession
+from cases.models import User, UTCDateTime, WebSession
 from cases.users import check_password
+from cases.validation import is_clean
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -113,38 +114,62 @@ def end_session(session: Session, session_id: int) -> None:
 
 @dataclass(frozen=True)
 class SignInResult:
+    """The signed-in user, or None; a failure never says whether the name exists or is locked."""
+
     user: User | None
-    locked_until: datetime | None = None
+    locked_until: datetime | None = None  # for the log only: never shown to the person signing in
+
+
+_USERS = User.__table__  # type: ignore[attr-defined]
+_COUNT_FAILURE = (
+    _USERS.update()
+    .where(_USERS.c.id == sa.bindparam("_id"),
+           sa.or_(_USERS.c.locked_until.is_(None), _USERS.c.locked_until <= sa.bindparam("_now")))
+    .values(
+        failed_logins=sa.case((_USERS.c.failed_logins + 1 >= MAX_FAILED_LOGINS, 0),
+                              else_=_USERS.c.failed_logins + 1),
+        locked_until=sa.case((_USERS.c.failed_logins + 1 >= MAX_FAILED_LOGINS,
+                              sa.bindparam("_lock", type_=UTCDateTime())), else_=None),
+    )
+    .returning(_USERS.c.locked_until)
+)
+_RESET_ON_SUCCESS = (
+    _USERS.update()
+    .where(_USERS.c.id == sa.bindparam("_id"),
+           sa.or_(_USERS.c.locked_until.is_(None), _USERS.c.locked_until <= sa.bindparam("_now")))
+    .values(failed_logins=0, locked_until=None)
+)
 
 
 def sign_in(session: Session, name: str, password: str, *, now: datetime) -> SignInResult:
     """Check a name and password; count failures and lock the account after too many.
 
-    After `MAX_FAILED_LOGINS` wrong passwords in a row the account is locked for
-    `LOCK_MINUTES`; while locked even the right password is refused.
+    After `MAX_FAILED_LOGINS` wrong passwords the account is locked for `LOCK_MINUTES`; while
+    locked even the right password is refused. The count is kept by one atomic UPDATE (the
+    database adds one and says whether that locked the account), so parallel guesses are all
+    counted. Unknown, disabled and locked names take the same time and get the same answer.
     """
-    user = session.exec(select(User).where(User.name == name.strip())).first()
+    name = name.strip()
+    user = session.exec(select(User).where(User.name == name)).first() if is_clean(name, limit=64) else None
     if user is None or not user.active or not user.password_hash:
         _burn_time(password)
         return SignInResult(None)
-    if user.locked_until is not None and user.locked_until > now:
-        return SignInResult(None, locked_until=user.locked_until)
-    if check_password(user, password):
-        if user.failed_logins or user.locked_until:
-            user.failed_logins = 0
-            user.locked_until = None
-            session.add(user)
+    right = check_password(user, password)  # always verified: a locked account takes as long as any other
+    conn = session.connection()
+    if right:
+        if conn.execute(_RESET_ON_SUCCESS, {"_id": user.id, "_now": now}).rowcount == 1:
             session.commit()
-        return SignInResult(user)
-    user.failed_logins += 1
-    locked = None
-    if user.failed_logins >= MAX_FAILED_LOGINS:
-        locked = now + timedelta(minutes=LOCK_MINUTES)
-        user.locked_until = locked
-        user.failed_logins = 0
-        _LOGGER.warning("user %s locked until %s after repeated failed sign-ins", user.name, locked)
-    session.add(user)
+            return SignInResult(user)
+        session.rollback()
+        return SignInResult(None, locked_until=user.locked_until)
+    lock = now + timedelta(minutes=LOCK_MINUTES)
+    row = conn.execute(_COUNT_FAILURE, {"_id": user.id, "_now": now, "_lock": lock}).first()
     session.commit()
+    if row is None:  # already locked: the attempt does not extend the lock
+        return SignInResult(None, locked_until=user.locked_until)
+    locked = row[0]
+    if locked is not None:
+        _LOGGER.warning("user %s locked until %s after repeated failed sign-ins", user.name, locked)
     return SignInResult(None, locked_until=locked)
 
 

@@ -22,6 +22,7 @@ from cases.config import District
 from cases.errors import InvalidInput
 from cases.models import Case, CaseEvent, Evidence, Message, Point, Township, User
 from cases.queries import rectification_engine, sees_all
+from cases.validation import clean_search, in_id_range, parse_id
 from workflow.spec import Role
 from workflow.workdays import WorkCalendar
 
@@ -164,15 +165,16 @@ def worklist(
         conds.append(sa.or_(col(Case.state) == "overdue", col(Case.deadline) < today))
     else:
         by_deadline = False
-    if search and search.strip():
-        term = search.strip()
+    term = clean_search(search)
+    if term:
         point_ids = select(Point.id).where(
             col(Point.name).contains(term) | col(Point.operator).contains(term) | col(Point.address).contains(term))
         scope = user.township_id if not sees_all(user) else town_id
         if scope is not None:  # scan only the township's points (a substring search cannot use an index)
             point_ids = point_ids.where(col(Point.township_id) == scope)
-        if term.isdigit():
-            conds.append(sa.or_(col(Case.id) == int(term), col(Case.point_id).in_(point_ids)))
+        case_id = parse_id(term)  # "12" or "#12"; a phone number is not an id (no overflow)
+        if case_id is not None:
+            conds.append(sa.or_(col(Case.id) == case_id, col(Case.point_id).in_(point_ids)))
         else:
             conds.append(col(Case.point_id).in_(point_ids))
     total = int(session.exec(select(func.count()).select_from(Case).where(*conds)).one())
@@ -293,8 +295,8 @@ def points(session: Session, *, user: User, search: str | None = None, township:
         town_id = _township_id(session, township)
         if town_id is not None:
             conds.append(col(Point.township_id) == town_id)
-    if search and search.strip():
-        term = search.strip()
+    term = clean_search(search)
+    if term:
         conds.append(col(Point.name).contains(term) | col(Point.operator).contains(term)
                      | col(Point.address).contains(term) | col(Point.phone).contains(term))
     total = int(session.exec(select(func.count()).select_from(Point).where(*conds)).one())
@@ -340,6 +342,8 @@ def message_dict(m: Message) -> dict[str, Any]:
 def mark_read(session: Session, *, user: User, message_id: int | None, now: datetime) -> int:
     """Mark one of the user's inbox messages (or all of them, when `message_id` is None) as read."""
     conds = [col(Message.user_id) == user.id, col(Message.channel) == "inbox", col(Message.status) != "read"]
+    if message_id is not None and not in_id_range(message_id):
+        return 0
     if message_id is not None:
         conds.append(col(Message.id) == message_id)
     result = session.execute(sa.update(Message).where(*conds).values(status="read", read_at=now))

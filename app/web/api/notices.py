@@ -26,7 +26,7 @@ def list_notices(
     session: SessionDep,
     case: Annotated[int | None, Query(ge=1, le=2**62, description="only this case's notices")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> list[dict[str, Any]]:
     return [nt.notice_dict(n) for n in nt.notices(session, user=user, case_id=case, limit=limit, offset=offset)]
 

@@ -5,7 +5,21 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from cases.validation import LIMITS, MAX_EVIDENCE, MAX_NOTES, parse_date
+
+
+def _strict_date(value: Any) -> Any:
+    """Dates only as YYYY-MM-DD (not `20260101`, not a timestamp): the one policy of `cases.validation`."""
+    if value is None or isinstance(value, date):
+        return value
+    if not isinstance(value, str):
+        raise ValueError("日期格式应为 YYYY-MM-DD / a date must be YYYY-MM-DD")
+    try:
+        return parse_date(value, "registered_on")
+    except ValueError as exc:  # InvalidInput is a ValueError: pydantic reports it as a 400
+        raise ValueError(str(exc)) from None
 
 
 class ErrorDetail(BaseModel):
@@ -25,13 +39,15 @@ class PointIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(max_length=200)
-    township: str = Field(max_length=32, description="township code")
-    address: str = Field(max_length=300)
-    operator: str = Field(max_length=100)
-    phone: str = Field(default="", max_length=40)
-    registered_on: date | None = None
-    source: str = Field(default="registry", description="registry | complaint | patrol")
+    name: str = Field(max_length=LIMITS["name"].max)
+    township: str = Field(max_length=LIMITS["township"].max, description="township code")
+    address: str = Field(max_length=LIMITS["address"].max)
+    operator: str = Field(max_length=LIMITS["operator"].max)
+    phone: str = Field(default="", max_length=LIMITS["phone"].max)
+    registered_on: date | None = Field(default=None, description="YYYY-MM-DD")
+    source: str = Field(default="registry", max_length=16, description="registry | complaint | patrol")
+
+    _registered_on = field_validator("registered_on", mode="before")(_strict_date)
 
 
 class ActionIn(BaseModel):
@@ -39,13 +55,15 @@ class ActionIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    trigger: str = Field(max_length=32)
-    reason: str = Field(default="", max_length=2000)
-    failed: list[str] = Field(default_factory=list, max_length=100)
-    major: list[str] = Field(default_factory=list, max_length=100)
-    notes: dict[str, str] = Field(default_factory=dict)
-    target: str = Field(default="", max_length=200)
-    evidence: list[str] = Field(default_factory=list, max_length=50, description="sha256 of uploaded evidence")
+    trigger: str = Field(max_length=LIMITS["trigger"].max)
+    reason: str = Field(default="", max_length=LIMITS["reason"].max)
+    failed: list[str] = Field(default_factory=list, max_length=MAX_NOTES)
+    major: list[str] = Field(default_factory=list, max_length=MAX_NOTES)
+    notes: dict[str, str] = Field(default_factory=dict, max_length=MAX_NOTES,
+                                  description=f"checklist code → note (at most {LIMITS['note'].max} characters)")
+    target: str = Field(default="", max_length=LIMITS["target"].max)
+    evidence: list[str] = Field(default_factory=list, max_length=MAX_EVIDENCE,
+                                description="sha256 of uploaded evidence")
     expected_version: int | None = Field(default=None, description="refuse with 409 if the case changed since")
 
 

@@ -10,9 +10,11 @@ from fastapi.responses import RedirectResponse, Response
 
 from app.web.deps import Browser, CsrfChecked, OptionalBrowser, SessionDep, WebDep
 from app.web.errors import CsrfRejected
-from app.web.render import render, zh_datetime
+from app.web.render import render
 from app.web.security import (
+    LOCK_MINUTES,
     LOGIN_CSRF_COOKIE,
+    MAX_FAILED_LOGINS,
     SESSION_COOKIE,
     SESSION_HOURS,
     create_session,
@@ -68,11 +70,9 @@ def login(
     now = web.now()
     result = sign_in(session, name, password, now=now)
     if result.user is None:
-        if result.locked_until is not None:
-            until = zh_datetime(result.locked_until, web.district.district.timezone)
-            error = f"连续登录失败次数过多，账户已锁定至 {until}，请稍后再试或联系管理员"
-        else:
-            error = "用户名或密码错误"
+        # one answer for a wrong password, an unknown name and a locked account: nothing tells which
+        error = (f"用户名或密码错误，或账户因连续 {MAX_FAILED_LOGINS} 次登录失败已被暂时锁定"
+                 f"（{LOCK_MINUTES} 分钟后再试，或请管理员解锁）")
         _LOGGER.info("failed sign-in for %r", name)
         return _login_page(request, web, next_url=safe_next(next), error=error, name=name, status_code=401)
     token = create_session(session, result.user, now=now, user_agent=request.headers.get("user-agent", ""))

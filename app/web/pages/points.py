@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
@@ -13,13 +12,18 @@ from app.web import views
 from app.web.deps import CsrfChecked, CurrentUser, SessionDep, WebDep
 from app.web.errors import status_for
 from app.web.render import render
-from cases.errors import InvalidInput, NotAllowed, TuoyouError
+from cases.errors import NotAllowed, TuoyouError
 from cases.queries import sees_all
 from cases.service import open_case
+from cases.validation import parse_date
 
 _LOGGER = logging.getLogger(__name__)
 
 router = APIRouter(tags=["pages"])
+
+# fields are checked by `cases.validation` (same limits and messages as CLI and API), and the form comes
+# back with what was typed; this cap only bounds what is read at all
+FORM_CAP = 20_000
 
 
 @router.get("/points")
@@ -60,22 +64,19 @@ def create_point(
     signed: CsrfChecked,
     session: SessionDep,
     web: WebDep,
-    name: Annotated[str, Form(max_length=200)] = "",
-    township: Annotated[str, Form(max_length=32)] = "",
-    address: Annotated[str, Form(max_length=300)] = "",
-    operator: Annotated[str, Form(max_length=100)] = "",
-    phone: Annotated[str, Form(max_length=40)] = "",
-    registered_on: Annotated[str, Form(max_length=10)] = "",
-    source: Annotated[str, Form(max_length=16)] = "registry",
+    name: Annotated[str, Form(max_length=FORM_CAP)] = "",
+    township: Annotated[str, Form(max_length=FORM_CAP)] = "",
+    address: Annotated[str, Form(max_length=FORM_CAP)] = "",
+    operator: Annotated[str, Form(max_length=FORM_CAP)] = "",
+    phone: Annotated[str, Form(max_length=FORM_CAP)] = "",
+    registered_on: Annotated[str, Form(max_length=FORM_CAP)] = "",
+    source: Annotated[str, Form(max_length=FORM_CAP)] = "registry",
 ) -> Response:
     user = signed.user
     values = {"name": name, "township": township, "address": address, "operator": operator, "phone": phone,
               "registered_on": registered_on, "source": source}
     try:
-        try:
-            day = date.fromisoformat(registered_on) if registered_on else None
-        except ValueError:
-            raise InvalidInput("登记日期格式应为 年-月-日", "registered_on must be YYYY-MM-DD") from None
+        day = parse_date(registered_on, "registered_on")
         case = open_case(session=session, district=web.district, actor=user, name=name, township_code=township,
                          address=address, operator=operator, phone=phone, registered_on=day, source=source,
                          now=web.now())
