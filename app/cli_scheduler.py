@@ -14,6 +14,7 @@ from sqlmodel import Session
 from app.context import ConfigOpt, DbOpt, JsonOpt, handle_errors, open_context, print_json
 from app.output import out
 from cases import notify
+from cases.config import Settings, cached_district
 from cases.errors import InvalidInput
 from cases.models import utcnow
 from cases.users import get_user
@@ -95,8 +96,7 @@ def run(
     config: ConfigOpt = None,
 ) -> None:
     """单独运行调度器，直到收到 SIGTERM/SIGINT / run the scheduler alone until stopped."""
-    ctx = open_context(db, config)
-    url = db or ctx.settings.database_url
+    timezone = cached_district(config or Settings().config).district.timezone  # the options first, then the db
     clock = None
     if clock_start is not None or clock_speed is not None:
         speed = 1.0 if clock_speed is None else clock_speed
@@ -104,7 +104,7 @@ def run(
             raise InvalidInput(f"--clock-speed 须大于 0 且不超过 {MAX_CLOCK_SPEED:g}",
                                f"--clock-speed must be above 0 and at most {MAX_CLOCK_SPEED:g}")
         try:
-            start = parse_now(clock_start, ctx.district.district.timezone, allow_far=True)  # a drill, said so
+            start = parse_now(clock_start, timezone, allow_far=True)  # a drill, and said so
         except InvalidInput:
             raise InvalidInput(f"--clock-start 时间格式应为 ISO 8601（如 2026-10-12T09:00）：{clock_start}",
                                f"--clock-start must be an ISO datetime (e.g. 2026-10-12T09:00): {clock_start}"
@@ -112,6 +112,8 @@ def run(
         clock = sim_clock(start, speed)
         typer.echo(f"模拟时钟：从 {start.isoformat()} 起，{speed:g} 倍速（仅供演练）"
                    f" / simulated clock from {start.isoformat()} at {speed:g}x (drills only)", err=True)
+    ctx = open_context(db, config)
+    url = db or ctx.settings.database_url
     for name in ("scheduler", "cases.supervision"):
         logging.getLogger(name).setLevel(logging.INFO)
     if not logging.getLogger().handlers:
