@@ -6,7 +6,7 @@ A 小区配套园办园性质认定 case is opened here and then moves by `tuoyo
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
@@ -21,23 +21,13 @@ from cases.errors import InvalidInput
 from cases.queries import case_detail
 from cases.service import local_today, open_case
 from cases.users import get_user
+from cases.validation import parse_date
 
 designation_app = typer.Typer(help="小区配套园办园性质认定 / estate kindergarten designation", no_args_is_help=True)
 complaint_app = typer.Typer(help="12345 接诉即办工单 / hotline complaints", no_args_is_help=True)
 
 out = Console()
 AsOpt = Annotated[str, typer.Option("--as", help="以哪个用户的身份 / acting user name")]
-
-
-def _day(value: str | None, flag: str) -> date | None:
-    if value is None:
-        return None
-    try:
-        if len(value) != 10:
-            raise ValueError(value)
-        return date.fromisoformat(value)
-    except ValueError:
-        raise InvalidInput(f"{flag} 日期格式应为 YYYY-MM-DD：{value}", f"{flag} must be YYYY-MM-DD: {value}") from None
 
 
 @designation_app.command("open")
@@ -93,7 +83,7 @@ def complaint_add(
         actor = get_user(s, as_user)
         added = add_complaint(s, ctx.district, actor=actor, number=number, summary=summary, point_id=point,
                               name=name, address=address, township_code=township, operator=operator, phone=phone,
-                              received_on=_day(on, "--on"))
+                              received_on=parse_date(on, "on"))
     if json:
         return print_json(added.as_dict())
     typer.echo(f"工单 {added.number}：{OUTCOME_ZH[added.outcome]}，案件 {added.case_id}，"
@@ -116,7 +106,7 @@ def complaint_reply(
     ctx = open_context(db, config)
     with Session(ctx.engine, expire_on_commit=False) as s:
         actor = get_user(s, as_user)
-        row = reply_complaint(s, ctx.district, actor=actor, number=number, text=text, on=_day(on, "--on"))
+        row = reply_complaint(s, ctx.district, actor=actor, number=number, text=text, on=parse_date(on, "on"))
     if json:
         return print_json(row.as_dict())
     typer.echo(f"工单 {row.number} 已答复（{row.replied_on}）/ complaint {row.number} replied")

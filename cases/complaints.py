@@ -23,12 +23,14 @@ from cases.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from cases.models import Case, Complaint, Point, Township, User, utcnow
 from cases.queries import case_not_found, sees_all, state_zh, township_by_code
 from cases.service import Action, advance, local_today, open_case
+from cases.validation import check_date, clean_text
 from workflow.registry import spec_for
 
 _LOGGER = logging.getLogger(__name__)
 
 OUTCOME_ZH = {"opened": "新立案", "reopened": "已备案点重新核查", "recorded": "并入在办案件"}
 STATUS_ZH = {"open": "待答复", "replied": "已答复"}
+SUMMARY_MAX = 1800  # the 工单号 and a prefix go before it in the event's reason (at most 2000)
 _NUMBER = re.compile(r"[0-9A-Za-z][0-9A-Za-z\-_]{0,63}")
 
 COMPLAINT = Complaint.__table__  # type: ignore[attr-defined]
@@ -71,7 +73,7 @@ class ComplaintRow:
 
 
 def _number(value: str) -> str:
-    number = (value or "").strip()
+    number = clean_text("complaint_number", value, required=True)
     if not _NUMBER.fullmatch(number):
         raise InvalidInput(f"工单号须为 1–64 位字母、数字或连字符：{number or '（空）'}",
                            f"the 工单号 must be 1–64 letters, digits or hyphens: {number!r}")
@@ -85,7 +87,7 @@ def _existing(session: Session, number: str) -> Complaint | None:
 
 def _received(district: District, on: date | None, now: datetime) -> date:
     today = local_today(district, now)
-    received = on or today
+    received = check_date(on) if on else today
     if received > today:
         raise InvalidInput("工单受理日期不能晚于今天", "the complaint cannot be received in the future")
     return received
@@ -138,7 +140,7 @@ def add_complaint(
     """Take in a 12345 工单: open, reopen or record on the point's case, and note the reply due."""
     now = now or utcnow()
     number = _number(number)
-    summary = summary.strip()
+    summary = clean_text("reason", summary, limit=SUMMARY_MAX)
     received = _received(district, received_on, now)
     earlier = _existing(session, number)
     if earlier is not None:
@@ -221,7 +223,8 @@ def reply_complaint(session: Session, district: District, *, actor: User, number
     """Record the reply to the hotline about a 工单, on the 工单 and in its case's chain."""
     now = now or utcnow()
     number = _number(number)
-    if not text.strip():
+    text = clean_text("reason", text, limit=SUMMARY_MAX)
+    if not text:
         raise InvalidInput("须填写答复内容", "the reply text is required")
     replied = _received(district, on, now)
     c = _existing(session, number)
@@ -233,9 +236,9 @@ def reply_complaint(session: Session, district: District, *, actor: User, number
     if replied < c.received_on:
         raise InvalidInput("答复日期不能早于受理日期", "the reply cannot predate the complaint")
     session.connection().execute(COMPLAINT.update().where(COMPLAINT.c.id == c.id, COMPLAINT.c.status == "open"),
-                                 {"status": "replied", "reply": text.strip(), "replied_on": replied})
+                                 {"status": "replied", "reply": text, "replied_on": replied})
     advance(session=session, district=district, case_id=c.case_id, actor=actor, now=now,
-            action=Action(trigger="reply_complaint", reason=f"答复12345工单 {number}：{text.strip()}",
+            action=Action(trigger="reply_complaint", reason=f"答复12345工单 {number}：{text}",
                           data={"complaint": number}))
     return next(r for r in list_complaints(session, district, user=actor, today=replied) if r.number == number)
 
