@@ -259,6 +259,7 @@ def case_list(
     state: Annotated[str | None, typer.Option("--state", help="状态 / state")] = None,
     township: Annotated[str | None, typer.Option("--township", help="镇街编码")] = None,
     overdue: Annotated[bool, typer.Option("--overdue", help="仅逾期 / overdue only")] = False,
+    workflow: Annotated[str | None, typer.Option("--workflow", help="rectification|designation")] = None,
     as_user: Annotated[str | None, typer.Option("--as", help="以该用户的辖区查看 / as this user")] = None,
     db: DbOpt = None,
     config: ConfigOpt = None,
@@ -269,7 +270,8 @@ def case_list(
     with Session(ctx.engine, expire_on_commit=False) as s:
         viewer = _viewer(s, as_user)
         today = local_today(ctx.district, datetime.now(UTC))
-        rows = list_cases(s, user=viewer, state=state, township=township, overdue=overdue, today=today)
+        rows = list_cases(s, user=viewer, state=state, township=township, overdue=overdue, workflow=workflow,
+                          today=today)
     if json:
         return print_json([r.as_dict() for r in rows])
     table = Table("案件 id", "托幼点 point", "镇街", "状态 state", "轮次", "期限 deadline", "督办级别",

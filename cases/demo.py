@@ -175,7 +175,60 @@ def fill_demo(
             if progress:
                 progress(i + 1, points)
         session.commit()
+        _campaign(session, district, users, rng, today, tz)
     return counts
+
+
+# -- the campaign around the cases: figures, estate kindergartens, the hotline ---------------------
+
+
+def _campaign(session: Session, district: District, users: DemoUsers, rng: random.Random, today: date,
+              tz: ZoneInfo) -> None:
+    """Two years of township figures (the three rates), designation cases in every state, 12345 工单."""
+    from cases.complaints import add_complaint, reply_complaint
+    from cases.models import Case, Point, TownshipStat
+
+    for t_id in users.leads:
+        for year in (today.year - 2, today.year - 1):
+            population = rng.randint(800, 3000)
+            enrolled = int(population * rng.uniform(0.86, 0.99))
+            public = int(enrolled * rng.uniform(0.38, 0.62))
+            private = int((enrolled - public) * rng.uniform(0.55, 0.9))
+            session.add(TownshipStat(township_id=t_id, year=year, population=population, enrolled=enrolled,
+                                     public=public, inclusive_private=private, source="import",
+                                     updated_by=users.reviewers[0].id, updated_at=_at(today, tz, rng)))
+    session.commit()
+    estates = ("家园", "花园", "新城", "雅苑", "名邸", "嘉园")
+    paths = ([], ["apply"], ["apply", "review"], ["apply", "review", "approve"], ["apply", "review", "approve"])
+    for i, (t_id, lead) in enumerate(list(users.leads.items())[:len(paths) * 2]):
+        town = session.get(Township, t_id)
+        assert town is not None
+        start = today - timedelta(days=rng.randint(8, 20))
+        case = open_case(session=session, district=district, actor=lead, name=f"{town.name}{rng.choice(estates)}"
+                         "小区配套幼儿园", township_code=town.code, address=f"{town.name}{rng.choice(estates)}小区",
+                         operator="", source="estate", workflow="designation", now=_at(start, tz, rng))
+        actors = {"apply": lead, "review": users.reviewers[i % 2], "approve": users.committee}
+        for n, trigger in enumerate(paths[i % len(paths)], start=1):
+            try:
+                advance(session=session, district=district, case_id=case.id, actor=actors[trigger],  # type: ignore[arg-type]
+                        action=Action(trigger, target="公办园" if i % 3 else "普惠性民办园"),
+                        now=_at(min(start + timedelta(days=2 * n), today), tz, rng))
+            except TuoyouError as exc:  # e.g. the township's public share is under 50%: it stays where it is
+                _LOGGER.debug("demo designation %s stops before %s: %s", case.id, trigger, exc.en)
+                break
+    filed = session.exec(select(Case.point_id, Case.township_id).where(Case.state == "filed")).all()[:3]
+    running = session.exec(select(Case.point_id, Case.township_id).where(Case.state == "rectifying")).all()[:3]
+    for n, (point_id, t_id) in enumerate([*filed, *running], start=1):
+        received = today - timedelta(days=rng.randint(1, 9))
+        number = f"GD{received:%Y%m%d}{n:04d}"
+        point = session.get(Point, point_id)
+        assert point is not None
+        add_complaint(session, district, actor=users.inspectors[t_id], number=number,
+                      summary=f"群众反映{point.name}存在超员、消防通道堵塞等问题", point_id=point_id,
+                      received_on=received, now=_at(today, tz, rng))
+        if n % 2:
+            reply_complaint(session, district, actor=users.inspectors[t_id], number=number,
+                            text="已安排检查员现场核查，依法责令整改，整改结果将及时反馈。", now=_at(today, tz, rng))
 
 
 def _at(day: date, tz: ZoneInfo, rng: random.Random) -> datetime:

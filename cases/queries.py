@@ -16,6 +16,7 @@ from cases.models import Case, CaseEvent, Inspection, Notice, Point, Township, U
 from workflow.engine import Engine, engine_for
 from workflow.rectification import RECTIFICATION
 from workflow.registry import WORKFLOWS, spec_for
+from workflow.registry import current as current_workflow
 
 TOWNSHIP_ROLES = ("inspector", "lead")
 EXTRA_TRIGGERS_ZH = {"open": "立案", "escalate": "督办升级"}  # audit events that are not transitions
@@ -116,6 +117,7 @@ def list_cases(
     township: str | None = None,
     overdue: bool = False,
     search: str | None = None,
+    workflow: str | None = None,
     today: date | None = None,
     limit: int | None = None,
     offset: int = 0,
@@ -137,6 +139,8 @@ def list_cases(
         q = q.where(Case.state == state)
     if township:
         q = q.where(Township.code == township)
+    if workflow:
+        q = q.where(Case.workflow == current_workflow(workflow).name)  # an unknown name is a clear error
     if overdue:
         q = q.where(sa.or_(Case.state == "overdue", sa.and_(
             col(Case.deadline).is_not(None), col(Case.deadline) < (today or date.today()),

@@ -10,7 +10,7 @@ import logging
 import math
 from dataclasses import dataclass
 
-from workflow.spec import PREVIOUS, Role, WorkflowSpec
+from workflow.spec import PREVIOUS, SAME, Role, WorkflowSpec
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -183,7 +183,8 @@ def workflow_graph(spec: WorkflowSpec, *, node_width: int = 124, node_height: in
     and each edge gets its own port on the box so that arrows do not all meet in one point.
     `send_back` (back to the state before the proposal) is left out: the table lists it.
     """
-    triples = [(src, t.dest, t) for t in spec.transitions if t.dest != PREVIOUS for src in t.sources]
+    # acts recorded in place (督办反馈, 12345 工单) move no state: the diagram shows moves only
+    triples = [(src, t.dest, t) for t in spec.transitions if t.dest not in (PREVIOUS, SAME) for src in t.sources]
     rank = _ranks(spec, [(s, d) for s, d, _ in triples])
     rows: dict[int, list[str]] = {}
     for st in spec.states:

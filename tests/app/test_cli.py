@@ -161,8 +161,11 @@ def test_both_sample_districts_demo(tmp_path: Path, config: str) -> None:
     cfg = str(DISTRICTS_DIR / config)
     out = run("demo", "--points", "60", "--db", db, "--config", cfg).stdout
     assert "演示数据已生成" in out
-    cases = js("case", "list", "--db", db, "--config", cfg)
+    cases = js("case", "list", "--workflow", "rectification", "--db", db, "--config", cfg)
     assert len(cases) == 60
+    estates = js("case", "list", "--workflow", "designation", "--db", db, "--config", cfg)
+    assert estates and {c["workflow"] for c in estates} == {"designation"}
+    assert js("complaint", "list", "--db", db, "--config", cfg)
     assert len({c["state"] for c in cases}) >= 10
     towns = js("township", "list", "--db", db, "--config", cfg)
     assert len(towns) == (24 if config == "wuqing.toml" else 9)
