@@ -153,6 +153,43 @@ def points(
                f"{len(check.duplicates)} duplicates, {len(check.bad_rows)} invalid rows skipped")
 
 
+# -- ledger ----------------------------------------------------------------------------------
+
+
+@export_app.command("ledger")
+@handle_errors
+def ledger(
+    out_file: Annotated[Path, typer.Option("--out", help="输出文件 .xlsx / output file")],
+    township: Annotated[str | None, typer.Option("--township", help="镇街编码 / township code")] = None,
+    state: Annotated[str | None, typer.Option("--state", help="状态 / state")] = None,
+    as_user: Annotated[str | None, typer.Option("--as", help="按该用户的辖区导出 / as this user")] = None,
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """导出整治台账（每案一行）/ export the 整治台账, one row a case."""
+    from cases.ledger import LedgerFilter, write_ledger
+    from cases.models import User
+
+    ctx = open_context(db, config)
+    now = datetime.now(UTC)
+    flt = LedgerFilter(township=township, state=state)
+    tmp = out_file.with_name(out_file.name + ".part")
+    with Session(ctx.engine, expire_on_commit=False) as s:
+        viewer = get_user(s, as_user) if as_user else User(name="cli", role="admin")
+        with Progress(TextColumn("导出台账 / exporting"), MofNCompleteColumn(), TimeElapsedColumn(), console=err,
+                      transient=True) as bar:
+            task = bar.add_task("ledger", total=None)
+            try:
+                with tmp.open("wb") as fh:
+                    n = write_ledger(s, ctx.district, fh, user=viewer, flt=flt, now=now,
+                                     today=local_today(ctx.district, now),
+                                     progress=lambda done: bar.update(task, completed=done))
+                tmp.replace(out_file)
+            finally:
+                tmp.unlink(missing_ok=True)
+    typer.echo(f"已导出整治台账 {out_file}：{n} 个案件 / ledger written: {n} cases")
+
+
 # -- stats and indicators ----------------------------------------------------------------------
 
 

@@ -102,3 +102,25 @@ def test_import_stats_and_indicators(db: str, tmp_path: Path) -> None:
     text = run("indicators", "--year", "2024", "--db", db).stdout
     assert "学前三年毛入园率" in text and "95.0% ✓" in text and "87.5% ✗" in text and "全区" in text
     assert "没有 2023 年" in run("indicators", "--year", "2023", "--db", db, code=2).stderr
+
+
+def test_export_ledger(db: str, tmp_path: Path) -> None:
+    path = write(tmp_path, "p.xlsx", book(POINT_HEADERS, [
+        ["甲托幼点", "梅厂镇", "一号路", "张三", "", "2023-05-01"],
+        ["乙托幼点", "大碱厂镇", "二号路", "李四", "", "2023-05-01"]]))
+    run("import", "points", path, "--as", "rev", "--db", db)
+    out = tmp_path / "台账.xlsx"
+    assert "2 个案件" in run("export", "ledger", "--out", str(out), "--db", db).stdout
+    ws = load_workbook(io.BytesIO(out.read_bytes())).worksheets[0]
+    assert [r[1] for r in ws.iter_rows(min_row=2, values_only=True)] == ["甲托幼点", "乙托幼点"]
+    run("export", "ledger", "--out", str(out), "--as", "insp", "--db", db)
+    ws = load_workbook(io.BytesIO(out.read_bytes())).worksheets[0]
+    assert [r[1] for r in ws.iter_rows(min_row=2, values_only=True)] == ["甲托幼点"]
+    run("export", "ledger", "--out", str(out), "--township", "120114102", "--state", "registered", "--db", db)
+    ws = load_workbook(io.BytesIO(out.read_bytes())).worksheets[0]
+    assert [r[1] for r in ws.iter_rows(min_row=2, values_only=True)] == ["乙托幼点"]
+    bad = run("export", "ledger", "--out", str(tmp_path / "x.xlsx"), "--state", "nope", "--db", db, code=2)
+    assert "没有名为 nope 的状态" in bad.stderr and not (tmp_path / "x.xlsx").exists()
+    hidden = run("export", "ledger", "--out", str(tmp_path / "x.xlsx"), "--township", "120114102", "--as", "insp",
+                 "--db", db, code=4)
+    assert "不在您的辖区" in hidden.stderr
