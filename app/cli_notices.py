@@ -28,10 +28,12 @@ notice_app = typer.Typer(help="文书（PDF）：列出、生成、核验 / noti
 EXIT_GENUINE = 0
 EXIT_ALTERED = 1
 EXIT_UNKNOWN = 2
+EXIT_DAMAGED = 3
 
 _STATUS_LINE = {
     "genuine": "真实有效 / genuine",
     "altered": "已被改动 / altered",
+    "damaged": "文件已损坏 / damaged",
     "unknown": "无法识别 / unknown",
 }
 
@@ -135,7 +137,7 @@ def verify(
     db: DbOpt = None,
     config: ConfigOpt = None,
 ) -> None:
-    """核验文书：真实有效 / 已被改动 / 无法识别 (exit 0 genuine, 1 altered, 2 unknown)."""
+    """核验文书：真实有效 / 已被改动 / 无法识别 / 文件已损坏 (exit 0 genuine, 1 altered, 2 unknown, 3 damaged)."""
     from cases.notices.verify import verify_pdf
 
     if not file.is_file():
@@ -151,7 +153,7 @@ def verify(
             typer.echo(f"文号 number: {result.number}（{_title(result.kind)}，{result.issued_on}）")
         typer.echo(f"sha256: {result.sha256}")
         typer.echo(result.detail)
-    code = {"genuine": EXIT_GENUINE, "altered": EXIT_ALTERED}.get(result.status, EXIT_UNKNOWN)
+    code = {"genuine": EXIT_GENUINE, "altered": EXIT_ALTERED, "damaged": EXIT_DAMAGED}.get(result.status, EXIT_UNKNOWN)
     if code:
         raise typer.Exit(code)
 

@@ -350,7 +350,9 @@ sa.Index(
 )
 
 
-# == campaign (issue #11): the figures behind the three rates (三率) ===========================
+# == campaign (issue #11): the figures behind the three rates (三率) ====================
+
+
 
 
 class TownshipStat(SQLModel, table=True):
@@ -396,3 +398,58 @@ class Complaint(SQLModel, table=True):
     replied_on: date | None = None
     created_by: int | None = Field(default=None, foreign_key="app_user.id")
     created_at: datetime = _ts()
+
+
+# == verification and the district seal (issues #8.6, #10.1) =================================
+
+
+class NoticeRendering(SQLModel, table=True):
+    """One PDF file issued for a notice: every rendering is kept, so a re-render never disowns a copy.
+
+    `sha256` is the file's hash; `content` the canonical drawn content (`cases.notices.fingerprint`,
+    compressed), filled in when the rendering is recorded or, for files recorded before, when it is
+    first needed; `fingerprint` its sha256. `event_id` is the case event that chained this rendering.
+    """
+
+    __tablename__ = "notice_rendering"
+    __table_args__ = (sa.UniqueConstraint("notice_id", "sha256", name="uq_notice_rendering_sha"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    notice_id: int = Field(foreign_key="notice.id", index=True)
+    sha256: str = Field(max_length=64, index=True)
+    size: int = 0
+    fingerprint: str = Field(default="", max_length=64)
+    content: bytes | None = Field(default=None, sa_column=Column(sa.LargeBinary, nullable=True))
+    path: str = Field(default="", max_length=300)
+    event_id: int | None = None
+    rendered_at: datetime = _ts()
+
+
+class AuditSeal(SQLModel, table=True):
+    """The district's seal: a periodic anchor over every case's chain head, itself hash-chained.
+
+    `hash` covers the previous seal's hash, the time and the anchors this seal added (the heads
+    that moved since the previous seal); its first 16 characters are printed in each 督查通报.
+    """
+
+    __tablename__ = "audit_seal"
+
+    id: int | None = Field(default=None, primary_key=True)
+    seq: int = Field(unique=True)
+    sealed_at: datetime = _ts()
+    cases: int = 0  # cases in the district when sealed
+    events: int = 0  # sum of their chain lengths
+    anchors: int = 0  # heads recorded by this seal (those that moved)
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64, unique=True)
+
+
+class SealAnchor(SQLModel, table=True):
+    """One case's chain head (seq, hash) as a seal saw it; the chain may grow past it, never rewind."""
+
+    __tablename__ = "seal_anchor"
+
+    seal_id: int = Field(foreign_key="audit_seal.id", primary_key=True)
+    case_id: int = Field(primary_key=True, index=True)  # no foreign key: it must outlive a deleted case
+    seq: int
+    hash: str = Field(max_length=64)

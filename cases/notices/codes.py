@@ -14,7 +14,6 @@ import logging
 import re
 from datetime import date, datetime
 from typing import Any
-from urllib.parse import quote
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -86,11 +85,20 @@ def normalize_code(text: str) -> str:
     return re.sub(r"[\s\-]", "", text).upper().translate(_CROCKFORD_FIX)
 
 
+def verify_path(code: str) -> str:
+    """The public verification page of a code: `/v/ABCDE12345`."""
+    return f"/v/{code}"
+
+
+def verify_link(verify_url: str, code: str) -> str:
+    """`verify_url` + `/v/<code>` (the district's public address of this system)."""
+    return verify_url.rstrip("/") + verify_path(code)
+
+
 def qr_payload(number: str, code: str, content_hash: str, verify_url: str = "") -> str:
-    """What the QR code says: the verify URL with the code, or a plain self-describing line."""
+    """What the QR code says: the public verification page, or (no `verify_url`) a self-describing line."""
     if verify_url:
-        sep = "&" if "?" in verify_url else "?"
-        return f"{verify_url}{sep}code={code}&n={quote(number)}&h={content_hash}"
+        return verify_link(verify_url, code)
     return f"{QR_PREFIX}|{number}|{code}|{content_hash}"
 
 

@@ -489,7 +489,9 @@ def render_notices(session: Session, notices: Sequence[Notice], district: Distri
             if notice.pdf_path != str(target):
                 notice.pdf_path = str(target)
                 session.add(notice)
+            _keep(session, notice, notice.pdf_sha256, target)
             continue
+        _before_overwrite(session, notice, target)
         todo.append(job)
     skipped = len(notices) - len(todo)
     if progress and skipped:
@@ -506,6 +508,7 @@ def render_notices(session: Session, notices: Sequence[Notice], district: Distri
         notice.pdf_sha256 = sha
         notice.pdf_path = str(path.resolve())
         session.add(notice)
+        _keep(session, notice, sha, path.resolve())
         _LOGGER.info("rendered notice %s → %s", job.number, path)
     if commit:
         session.commit()
@@ -519,17 +522,39 @@ def render_notice_to(session: Session, notice: Notice, district: District, path:
     """Render one notice, in this process, to exactly `path`, and record it on the row."""
     job = job_for(notice, key=key)
     target = Path(path).resolve()
+    _before_overwrite(session, notice, target)
     sha = renderer_for(district).write(job, target)
     notice.content_hash = job.content_hash
     notice.verify_code = job.verify_code
     notice.pdf_sha256 = sha
     notice.pdf_path = str(target)
     session.add(notice)
+    _keep(session, notice, sha, target)
     if commit:
         session.commit()
     else:
         session.flush()
     return target
+
+
+def _keep(session: Session, notice: Notice, sha: str, path: Path) -> None:
+    """Keep this rendering on record (every issued file stays verifiable; see `cases.notices.verify`)."""
+    from cases.notices.verify import record_rendering
+
+    if notice.id is None:
+        session.flush()
+    record_rendering(session, notice, sha256=sha, path=path)
+
+
+def _before_overwrite(session: Session, notice: Notice, target: Path) -> None:
+    """Before a file is rendered again in place, read the content of the rendering it holds."""
+    if notice.id is None or not target.exists():
+        return
+    from cases.notices.verify import ensure_content, renderings
+
+    for row in renderings(session, notice.id):
+        if row.content is None and row.path == str(target):
+            ensure_content(session, row)
 
 
 def render_notice(session: Session, notice: Notice, district: District, out_dir: Path | str, **kw: Any) -> Path:

@@ -1,8 +1,14 @@
-"""Is this PDF a notice we issued, unaltered? genuine / altered / unknown.
+"""Is this PDF a notice we issued, unaltered? genuine / altered / damaged / unknown.
 
-genuine: the file's sha256 equals the one recorded when the notice was rendered.
-altered: the file names a notice we issued (its verification code or number, found in the
-         uncompressed XMP packet, the document info or the page text) but its bytes differ.
+Every rendering of a notice is kept (`notice_rendering`: file sha256 and the canonical drawn
+content, see `fingerprint`), so a re-render never disowns a copy already served.
+
+genuine: the file is byte for byte one we issued, or it draws exactly what one of the notice's
+         renderings draws (text, glyph outlines from the embedded fonts, lines, images): a copy
+         re-saved by qpdf, pypdf, Ghostscript or a PDF printer stays genuine.
+altered: the file names a notice of ours (verification code or number, in the uncompressed XMP
+         packet, the document info or the page text) but draws something else, or is damaged.
+damaged: a PDF that cannot be read and names no notice.
 unknown: nothing in the file points to a notice of ours.
 """
 
@@ -16,16 +22,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from cases.models import Notice
+from cases.models import Notice, NoticeRendering, utcnow
+from cases.notices import fingerprint
 from cases.notices.codes import CODE_LENGTH, CROCKFORD, display_code, normalize_code
 
 _LOGGER = logging.getLogger(__name__)
 
-Status = Literal["genuine", "altered", "unknown"]
+Status = Literal["genuine", "altered", "damaged", "unknown"]
 
-STATUS_ZH: dict[str, str] = {"genuine": "真实有效", "altered": "已被改动", "unknown": "无法识别"}
+STATUS_ZH: dict[str, str] = {"genuine": "真实有效", "altered": "已被改动", "damaged": "文件已损坏",
+                             "unknown": "无法识别"}
 
 _XMP_CODE = re.compile(rb"<tuoyou:verifyCode>([0-9A-Z]{" + str(CODE_LENGTH).encode() + rb"})</tuoyou:verifyCode>")
 _XMP_NUMBER = re.compile(rb"<tuoyou:number>([^<]{1,64})</tuoyou:number>")
@@ -47,6 +55,8 @@ class VerifyResult:
     verify_code: str = ""
     issued_on: str = ""
     detail: str = ""
+    exact: bool = False  # the very bytes issued (not only the same content)
+    fingerprint: str = ""  # the content fingerprint of the rendering it matched
 
     @property
     def genuine(self) -> bool:
@@ -60,7 +70,91 @@ class VerifyResult:
         return {"status": self.status, "status_zh": self.status_zh, "sha256": self.sha256,
                 "notice_id": self.notice_id, "number": self.number, "kind": self.kind,
                 "verify_code": display_code(self.verify_code) if self.verify_code else "",
-                "issued_on": self.issued_on, "detail": self.detail}
+                "issued_on": self.issued_on, "detail": self.detail, "exact": self.exact,
+                "fingerprint": self.fingerprint}
+
+
+# -- renderings ------------------------------------------------------------------------------
+
+
+def record_rendering(session: Session, notice: Notice, *, sha256: str, path: Path | str | None = None,
+                     data: bytes | None = None, content: fingerprint.Content | None = None) -> NoticeRendering:
+    """Keep a rendering of `notice` (once per file hash); with `data` or `content` its drawn content too.
+
+    Runs in the caller's transaction (flushes, does not commit).
+    """
+    assert notice.id is not None
+    row = session.exec(select(NoticeRendering).where(NoticeRendering.notice_id == notice.id,
+                                                     NoticeRendering.sha256 == sha256)).first()
+    if row is None:
+        row = NoticeRendering(notice_id=notice.id, sha256=sha256, size=len(data) if data is not None else 0,
+                              path=str(path or ""), rendered_at=utcnow())
+        session.add(row)
+        session.flush()
+    elif path and row.path != str(path):
+        row.path = str(path)
+        session.add(row)
+    if row.content is None and (content is not None or data is not None):
+        _store_content(session, row, content if content is not None else _extract_or_none(data or b""))
+    return row
+
+
+def _extract_or_none(data: bytes) -> fingerprint.Content | None:
+    try:
+        return fingerprint.extract(data)
+    except fingerprint.Unreadable as exc:
+        _LOGGER.warning("a rendering we issued cannot be read back: %s", exc)
+        return None
+
+
+def _store_content(session: Session, row: NoticeRendering, content: fingerprint.Content | None) -> None:
+    if content is None:
+        return
+    row.content = content.pack()
+    row.fingerprint = content.fingerprint
+    session.add(row)
+    session.flush()
+
+
+def ensure_content(session: Session, row: NoticeRendering) -> fingerprint.Content | None:
+    """The rendering's drawn content, read from its file on first need (while the file is still that rendering)."""
+    if row.content is not None:
+        return fingerprint.Content.unpack(row.content)
+    if not row.path:
+        return None
+    path = Path(row.path)
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    if hashlib.sha256(data).hexdigest() != row.sha256:
+        return None  # the file was rendered again since: that rendering's content is not on disk any more
+    content = _extract_or_none(data)
+    if content is not None:
+        row.size = len(data)
+        _store_content(session, row, content)
+    return content
+
+
+def fill_missing_contents(session: Session, limit: int = 50) -> int:
+    """Read back the content of renderings recorded without it (the scheduler's sweep calls this)."""
+    rows = session.exec(select(NoticeRendering).where(col(NoticeRendering.content).is_(None))
+                        .order_by(col(NoticeRendering.id)).limit(limit)).all()
+    done = 0
+    for row in rows:
+        if ensure_content(session, row) is not None:
+            done += 1
+    session.commit()
+    return done
+
+
+def renderings(session: Session, notice_id: int) -> list[NoticeRendering]:
+    """Every rendering of a notice, oldest first."""
+    return list(session.exec(select(NoticeRendering).where(NoticeRendering.notice_id == notice_id)
+                             .order_by(col(NoticeRendering.id))).all())
+
+
+# -- claims ----------------------------------------------------------------------------------
 
 
 @dataclass
@@ -89,7 +183,7 @@ def _claims(data: bytes) -> _Claims:
     #    (quietly: a damaged file makes pypdf warn about what we are about to report anyway).
     pypdf_log = logging.getLogger("pypdf")
     level = pypdf_log.level
-    pypdf_log.setLevel(logging.ERROR)
+    pypdf_log.setLevel(logging.CRITICAL)
     try:
         from pypdf import PdfReader
 
@@ -113,44 +207,98 @@ def _claims(data: bytes) -> _Claims:
     return claims
 
 
-def verify_bytes(session: Session, data: bytes) -> VerifyResult:
-    """Judge the bytes of a PDF against the notices on record."""
-    sha = hashlib.sha256(data).hexdigest()
-    notice = session.exec(select(Notice).where(Notice.pdf_sha256 == sha)).first()
-    if notice is not None:
-        return _result("genuine", sha, notice, "文件与签发记录一致 / the file matches the issued notice")
-    claims = _claims(data)
+def _claimed_notice(session: Session, claims: _Claims) -> Notice | None:
     for code in claims.codes:
         notice = session.exec(select(Notice).where(Notice.verify_code == normalize_code(code))).first()
         if notice is not None:
-            return _result("altered", sha, notice,
-                           "文件载有本系统文书的验证码，但内容与签发记录不一致 / "
-                           "the file carries our verification code but its bytes differ from the issued notice")
+            return notice
     for number in claims.numbers:
         notice = session.exec(select(Notice).where(Notice.number == number)).first()
         if notice is not None:
-            return _result("altered", sha, notice,
-                           "文件载有本系统文书的文号，但内容与签发记录不一致 / "
-                           "the file carries our notice number but its bytes differ from the issued notice")
+            return notice
     for digest in claims.content_hashes:
         notice = session.exec(select(Notice).where(Notice.content_hash == digest)).first()
         if notice is not None:
-            return _result("altered", sha, notice, "内容哈希匹配但文件不一致 / content hash known, file differs")
-    return VerifyResult(status="unknown", sha256=sha,
-                        detail="文件中没有本系统文书的标识 / nothing in the file names a notice of ours")
+            return notice
+    return None
+
+
+# -- judging ---------------------------------------------------------------------------------
+
+
+def verify_bytes(session: Session, data: bytes) -> VerifyResult:
+    """Judge the bytes of a PDF against the notices on record."""
+    sha = hashlib.sha256(data).hexdigest()
+    exact = session.exec(select(NoticeRendering).where(NoticeRendering.sha256 == sha)).first()
+    if exact is not None:
+        notice = session.get(Notice, exact.notice_id)
+        if notice is not None:
+            return _result("genuine", sha, notice, "文件与签发文件完全一致 / the file is exactly as issued",
+                           exact=True, fp=exact.fingerprint)
+    notice = session.exec(select(Notice).where(Notice.pdf_sha256 == sha)).first()
+    if notice is not None:  # issued before renderings were kept
+        return _result("genuine", sha, notice, "文件与签发文件完全一致 / the file is exactly as issued", exact=True)
+    claimed = _claimed_notice(session, _claims(data))
+    try:
+        content = fingerprint.extract(data)
+    except fingerprint.Unreadable as exc:
+        _LOGGER.debug("unreadable PDF: %s", exc)
+        if claimed is not None:
+            return _result("altered", sha, claimed,
+                           "文件已损坏或不完整，无法读出内容，不能作为本系统签发的文书 / the file names our notice "
+                           "but is damaged or truncated: its content cannot be read")
+        if b"%PDF-" in data[:1024]:
+            return VerifyResult(status="damaged", sha256=sha,
+                                detail="文件已损坏或不完整，无法读出内容 / the PDF is damaged or truncated")
+        return VerifyResult(status="unknown", sha256=sha,
+                            detail="不是 PDF 文件，也没有本系统文书的标识 / not a PDF and names no notice of ours")
+    if claimed is None:
+        return VerifyResult(status="unknown", sha256=sha,
+                            detail="文件中没有本系统文书的标识 / nothing in the file names a notice of ours")
+    assert claimed.id is not None
+    first: fingerprint.Difference | None = None
+    rows = renderings(session, claimed.id)
+    for row in reversed(rows):
+        issued = ensure_content(session, row)
+        if issued is None:
+            continue
+        diff = fingerprint.compare(issued, content)
+        if diff is None:
+            session.commit()
+            return _result("genuine", sha, claimed,
+                           "文件内容（文字、字形、图形、图像）与签发文件一致，文件经其他程序另存 / the content "
+                           "(text, glyphs, drawing, images) is as issued; the file was re-saved by another program",
+                           fp=row.fingerprint)
+        first = first or diff
+    session.commit()
+    if first is not None:
+        detail = (f"文件载有本系统文书的标识，但内容与签发文件不一致：{first.zh} / "
+                  f"the file names our notice but its content differs: {first.en}")
+    elif rows:
+        detail = ("文件载有本系统文书的标识，但签发文件的内容记录不可用，无法确认 / the file names our notice "
+                  "but the issued content is not on record, so it cannot be confirmed")
+    else:
+        detail = ("文件载有本系统文书的标识，但该文书没有签发文件记录 / the file names our notice "
+                  "but no issued file is on record")
+    return _result("altered", sha, claimed, detail)
 
 
 def verify_pdf(session: Session, path: Path | str) -> VerifyResult:
-    """Judge a PDF file: genuine (sha256 on record), altered (names a notice, bytes differ), unknown."""
+    """Judge a PDF file: genuine, altered, damaged or unknown."""
     return verify_bytes(session, Path(path).read_bytes())
 
 
 def find_by_code(session: Session, code: str) -> Notice | None:
     """The notice with this verification code as a person typed it (dashes, lower case, O for 0)."""
-    return session.exec(select(Notice).where(Notice.verify_code == normalize_code(code))).first()
+    normal = normalize_code(code)
+    if len(normal) != CODE_LENGTH or any(ch not in CROCKFORD for ch in normal):
+        return None
+    return session.exec(select(Notice).where(Notice.verify_code == normal)).first()
 
 
-def _result(status: Status, sha: str, notice: Notice, detail: str) -> VerifyResult:
+def _result(status: Status, sha: str, notice: Notice, detail: str, *, exact: bool = False,
+            fp: str = "") -> VerifyResult:
     return VerifyResult(status=status, sha256=sha, notice_id=notice.id, number=notice.number,
                         kind=notice.kind, verify_code=notice.verify_code,
-                        issued_on=notice.issued_on.isoformat() if notice.issued_on else "", detail=detail)
+                        issued_on=notice.issued_on.isoformat() if notice.issued_on else "", detail=detail,
+                        exact=exact, fingerprint=fp)

@@ -59,6 +59,11 @@ def test_list_render_verify(cli: typer.Typer, world: World, env: list[str], tmp_
     junk = tmp_path / "junk.pdf"
     junk.write_bytes(b"%PDF-1.7\n%%EOF\n")
     res = runner.invoke(cli, ["notice", "verify", str(junk), *env])
+    assert res.exit_code == 3 and "damaged" in res.stdout
+
+    other = tmp_path / "other.txt"
+    other.write_bytes(b"just some text")
+    res = runner.invoke(cli, ["notice", "verify", str(other), *env])
     assert res.exit_code == 2 and "unknown" in res.stdout
 
 

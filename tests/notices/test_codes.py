@@ -38,5 +38,5 @@ def test_safe_filename() -> None:
 
 def test_qr_payload() -> None:
     assert codes.qr_payload("N", "C", "H") == "TUOYOU-NOTICE|N|C|H"
-    url = codes.qr_payload("武清教整〔2026〕1号", "C", "H", "https://example.test/verify")
-    assert url.startswith("https://example.test/verify?code=C&n=") and url.endswith("&h=H")
+    assert codes.qr_payload("武清教整〔2026〕1号", "ABCDE12345", "H", "https://example.test/tuoyou/") == (
+        "https://example.test/tuoyou/v/ABCDE12345")
