@@ -384,6 +384,9 @@ def _digest_pen(value: list[tuple[str, tuple[Any, ...]]], scale: float) -> str:
     return hashlib.sha256(json.dumps(parts, separators=(",", ":")).encode()).hexdigest()[:32]
 
 
+EMPTY_OUTLINE = _digest_pen([], 1.0)
+
+
 def _cid_widths(w: Any, out: dict[int, float]) -> None:
     items = list(w)
     i = 0
@@ -775,19 +778,40 @@ class _Stream:
 
 
 def _image_digest(xobj: Any) -> str:
-    """sha256 of an image's decoded pixels (mode, size, samples): re-compression losslessly keeps it."""
-    try:
-        from pypdf.filters import _xobj_to_image
+    """sha256 of an image's decoded samples (size, depth, colours, mask): lossless re-compression keeps it.
 
-        img = _xobj_to_image(xobj)[2]
-        if img is not None and hasattr(img, "tobytes"):
-            return "px:" + hashlib.sha256(f"{img.mode}{img.size}".encode() + img.tobytes()).hexdigest()[:32]
+    JPEG (DCT) and JPEG 2000 data are decoded to pixels first, so a re-wrapped JPEG keeps its digest;
+    re-encoding a JPEG changes its pixels, and that is a changed image.
+    """
+    try:
+        filters = xobj.get("/Filter")
+        names = [str(f) for f in (filters if isinstance(filters, list) else [filters] if filters else [])]
+        h = hashlib.sha256()
+        h.update(f"{xobj.get('/Width')}x{xobj.get('/Height')}:{xobj.get('/BitsPerComponent')}:"
+                 f"{_colour_space(xobj.get('/ColorSpace'))}:{bool(xobj.get('/ImageMask'))}".encode())
+        data = xobj.get_data()
+        if names and names[-1] in ("/DCTDecode", "/JPXDecode"):
+            from PIL import Image
+
+            with Image.open(io.BytesIO(data)) as img:
+                data = img.convert("RGB" if img.mode not in ("L", "CMYK") else img.mode).tobytes()
+        h.update(data)
+        smask = xobj.get("/SMask")
+        if smask is not None:
+            h.update(_image_digest(smask.get_object()).encode())
+        return "px:" + h.hexdigest()[:32]
     except Exception as exc:
         _LOGGER.debug("image not decodable: %s", exc)
-    try:
-        return "raw:" + hashlib.sha256(xobj.get_data()).hexdigest()[:32]
-    except Exception:
         return "unreadable"
+
+
+def _colour_space(cs: Any) -> str:
+    if cs is None:
+        return ""
+    cs = cs.get_object() if hasattr(cs, "get_object") else cs
+    if isinstance(cs, list):
+        return str(cs[0]) + (f"/{cs[1].get_object().get('/N')}" if str(cs[0]) == "/ICCBased" else "")
+    return str(cs)
 
 
 # -- entry points ----------------------------------------------------------------------------
@@ -868,6 +892,8 @@ def _compare_fonts(issued: list[list[Any]], copy: list[list[Any]]) -> Difference
 
     def known(entry: str) -> bool:
         key, outline, advance = _entry(entry)
+        if outline == EMPTY_OUTLINE:  # an empty glyph draws nothing; re-writers give it any width
+            advance = ""
         return any((key == k or not key or not k) and (advance == a or not advance or not a)
                    for k, a in glyphs.get(outline, ()))
 
