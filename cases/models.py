@@ -350,9 +350,7 @@ sa.Index(
 )
 
 
-# == campaign (issue #11): the figures behind the three rates (三率) ====================
-
-
+# == campaign (issue #11): the figures behind the three rates (三率) ===========================
 
 
 class TownshipStat(SQLModel, table=True):

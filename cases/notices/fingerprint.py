@@ -664,11 +664,7 @@ class _Interpreter:
                 elif sub == "/Image":
                     out.images.append([_image_digest(xobj), *(_r(v) for v in state.ctm)])
             elif o == "INLINE IMAGE":
-                settings = operands.get("settings", {}) if isinstance(operands, dict) else {}
-                raw = operands.get("data", b"") if isinstance(operands, dict) else b""
-                digest = hashlib.sha256(repr(sorted((str(k), str(v)) for k, v in settings.items())).encode()
-                                        + bytes(raw)).hexdigest()[:32]
-                out.images.append(["inline:" + digest, *(_r(v) for v in state.ctm)])
+                out.images.append([_inline_image_digest(operands, resources), *(_r(v) for v in state.ctm)])
             elif o == "sh":
                 out.paths.append(["sh", [], 0.0, True, [[_r(v) for v in state.ctm[:2]]]])
 
@@ -802,6 +798,36 @@ def _image_digest(xobj: Any) -> str:
         return "px:" + h.hexdigest()[:32]
     except Exception as exc:
         _LOGGER.debug("image not decodable: %s", exc)
+        return "unreadable"
+
+
+_INLINE_KEYS = {"/W": "/Width", "/H": "/Height", "/BPC": "/BitsPerComponent", "/CS": "/ColorSpace",
+                "/F": "/Filter", "/DP": "/DecodeParms", "/IM": "/ImageMask", "/D": "/Decode", "/I": "/Interpolate"}
+_INLINE_NAMES = {"/AHx": "/ASCIIHexDecode", "/A85": "/ASCII85Decode", "/LZW": "/LZWDecode", "/Fl": "/FlateDecode",
+                 "/RL": "/RunLengthDecode", "/CCF": "/CCITTFaxDecode", "/DCT": "/DCTDecode", "/G": "/DeviceGray",
+                 "/RGB": "/DeviceRGB", "/CMYK": "/DeviceCMYK"}
+
+
+def _inline_image_digest(operands: Any, resources: Any) -> str:
+    """An inline image (BI … ID … EI) as an image XObject would be: the same digest for the same pixels."""
+    from pypdf.generic import ArrayObject, EncodedStreamObject, NameObject
+
+    try:
+        settings = operands.get("settings", {})
+        stream = EncodedStreamObject()
+        for key, value in settings.items():
+            name = _INLINE_KEYS.get(str(key), str(key))
+            if isinstance(value, list):
+                value = ArrayObject(NameObject(_INLINE_NAMES.get(str(v), str(v))) if isinstance(v, NameObject) else v
+                                    for v in value)
+            elif isinstance(value, NameObject):
+                named = (resources.get("/ColorSpace") or {}).get(value) if name == "/ColorSpace" else None
+                value = named if named is not None else NameObject(_INLINE_NAMES.get(str(value), str(value)))
+            stream[NameObject(name)] = value
+        stream._data = bytes(operands.get("data", b""))
+        return _image_digest(stream)
+    except Exception as exc:
+        _LOGGER.debug("inline image not decodable: %s", exc)
         return "unreadable"
 
 
