@@ -302,3 +302,41 @@ def _result(status: Status, sha: str, notice: Notice, detail: str, *, exact: boo
                         kind=notice.kind, verify_code=notice.verify_code,
                         issued_on=notice.issued_on.isoformat() if notice.issued_on else "", detail=detail,
                         exact=exact, fingerprint=fp)
+
+
+# -- public status ---------------------------------------------------------------------------
+
+#: A later notice of one of these kinds, on the same case, replaces a notice of the key's kind.
+SUPERSEDED_BY: dict[str, frozenset[str]] = {
+    "rectification_order": frozenset({"rectification_order", "reinspection_opinion", "filing_receipt",
+                                      "refusal_notice", "suspension_order", "ban_decision"}),
+    "reinspection_opinion": frozenset({"rectification_order", "reinspection_opinion", "filing_receipt",
+                                       "refusal_notice", "suspension_order", "ban_decision"}),
+    "filing_receipt": frozenset({"refusal_notice", "suspension_order", "ban_decision"}),
+    "suspension_order": frozenset({"ban_decision"}),
+}
+#: Supervision notices are replaced by a later rung for the same missed deadline.
+_SUPERVISION = frozenset({"supervision_notice", "listed_supervision"})
+
+
+@dataclass(frozen=True)
+class PublicStatus:
+    """What the public verification page says about a notice: no more than the paper does."""
+
+    in_force: bool
+    zh: str
+    en: str
+
+
+def notice_status(session: Session, notice: Notice) -> PublicStatus:
+    """In force, or superseded by a later notice of the same case (a new round, an outcome, a higher rung)."""
+    if notice.case_id is not None and notice.id is not None:
+        later = session.exec(select(Notice.kind, Notice.data).where(
+            Notice.case_id == notice.case_id, col(Notice.id) > notice.id)).all()
+        replacing = SUPERSEDED_BY.get(notice.kind, frozenset())
+        missed = (notice.data or {}).get("missed_deadline")
+        for kind, data in later:
+            if kind in replacing or (notice.kind in _SUPERVISION and kind in _SUPERVISION and missed
+                                     and (data or {}).get("missed_deadline") == missed):
+                return PublicStatus(False, "已被后续文书取代", "superseded by a later notice")
+    return PublicStatus(True, "有效", "in force")

@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from app.web.pages import auth, cases, dashboard, inbox, points, users, worklist
+from app.web.pages import auth, cases, dashboard, inbox, points, users, verify, worklist
 
 router = APIRouter(include_in_schema=False)
 router.include_router(auth.router)
@@ -12,3 +12,4 @@ router.include_router(points.router)
 router.include_router(inbox.router)
 router.include_router(dashboard.router)
 router.include_router(users.router)
+router.include_router(verify.router)
