@@ -48,8 +48,8 @@ def _four_eyes(s: Subject, r: Request, p: Policy) -> bool:
     return s.proposer_id is None or r.actor_id != s.proposer_id
 
 
-NATURE = Guard("nature", f"办园性质须为：{'、'.join(NATURES)}", "nature must be 公办园 or 普惠性民办园",
-               _nature_known, needs_input=True)
+NATURE = Guard("target", f"办园性质须为：{'、'.join(NATURES)}", "nature must be 公办园 or 普惠性民办园",
+               _nature_known, needs_input=True, label="办园性质", choices=NATURES)
 PUBLIC_SHARE = Guard(
     "public_share",
     "镇街公办园在园幼儿占比不足50%，新移交的小区配套幼儿园不得办成普惠性民办园",

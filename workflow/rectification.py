@@ -130,6 +130,7 @@ TARGET = Guard(
     "the target institution is required (--target)",
     _has_target,
     needs_input=True,
+    label="转型目标机构",
 )
 
 # -- states --------------------------------------------------------------------------------

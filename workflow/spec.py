@@ -89,6 +89,8 @@ class Guard:
     en: str
     check: GuardCheck
     needs_input: bool = False
+    label: str = ""  # the input it reads, as a form names it (e.g. 办园性质)
+    choices: tuple[str, ...] = ()  # the values that input may take, when they are a fixed list
 
 
 class DeadlineRule(StrEnum):

@@ -14,8 +14,9 @@ from typing import Any
 
 from cases.config import ChecklistItem, District
 from cases.errors import InvalidInput
-from cases.queries import rectification_engine
 from cases.service import Action
+from workflow.engine import engine_for
+from workflow.registry import spec_for
 from workflow.spec import PREVIOUS
 
 _LOGGER = logging.getLogger(__name__)
@@ -38,10 +39,13 @@ class ActionForm:
     needs_target: bool
     danger: bool
     hints: tuple[str, ...]
+    target_label: str = "转型目标机构"
+    target_choices: tuple[str, ...] = ()
 
 
-def action_forms(allowed: list[str], state: str) -> list[ActionForm]:
-    eng = rectification_engine()
+def action_forms(allowed: list[str], state: str, workflow: str = "rectification", version: int = 1) -> list[ActionForm]:
+    """The forms of the triggers allowed now, from the declaration the case was opened under."""
+    eng = engine_for(spec_for(workflow, version))
     forms = []
     for trigger in allowed:
         t = eng.transition(trigger, state)
@@ -49,9 +53,12 @@ def action_forms(allowed: list[str], state: str) -> list[ActionForm]:
             continue
         codes = {g.code for g in t.guards}
         dest = "提议前的状态" if t.dest == PREVIOUS else eng.state_zh(t.dest)
+        target = next((g for g in t.guards if g.code == "target"), None)
         forms.append(ActionForm(
             trigger=trigger, zh=t.zh, dest_zh=dest, inspection=t.inspection, needs_reason="reason" in codes,
-            needs_target="target" in codes, danger=trigger in DANGER,
+            needs_target=target is not None, danger=trigger in DANGER,
+            target_label=target.label if target and target.label else "转型目标机构",
+            target_choices=target.choices if target else (),
             hints=tuple(g.zh for g in t.guards if g.needs_input and g.code not in SKIP_HINTS)))
     return forms
 

@@ -46,7 +46,7 @@ def case_page(request: Request, session: Session, web: Any, user: User, case_id:
     eng = rectification_engine()
     return render(request, "case.html", {
         "c": detail,
-        "forms": action_forms(detail["allowed"], detail["state"]),
+        "forms": action_forms(detail["allowed"], detail["state"], detail["workflow"], detail["workflow_version"]),
         "checklist": checklist_rows(web.district, last["results"] if last else None),
         "items": {i.code: i for i in web.district.checklist},
         "result_zh": dict(web.district.vocabulary.results),
