@@ -244,12 +244,16 @@ class Rounds(_Strict):
 
 
 class Fonts(_Strict):
-    """Font families for notices (CSS font-family lists); licensed 方正 fonts can go first."""
+    """Font families for notices (CSS font-family lists, the first installed wins); licensed 方正 fonts can
+    go first. GB/T 9704: 仿宋 body, 小标宋 title, 黑体 一、 headings, 楷体 （一） headings. Debian packages
+    no free 仿宋 GB face, so the body falls back to a 宋体-style face; 楷体: fonts-arphic-ukai/-gkai00mp."""
 
-    body: str = '"FangSong", "STFangsong", "FZFangSong-Z02", "Noto Serif CJK SC", "WenQuanYi Micro Hei", serif'
+    body: str = ('"FangSong", "FangSong_GB2312", "仿宋_GB2312", "STFangsong", "FZFangSong-Z02", "Noto Serif CJK SC", '
+                 '"WenQuanYi Micro Hei", serif')
     title: str = '"FZXiaoBiaoSong-B05", "STZhongsong", "Noto Serif CJK SC", "WenQuanYi Micro Hei", serif'
     heading: str = '"SimHei", "FZHei-B01", "Noto Sans CJK SC", "WenQuanYi Micro Hei", sans-serif'
-    kaiti: str = '"KaiTi", "STKaiti", "FZKai-Z03", "Noto Serif CJK SC", "WenQuanYi Micro Hei", serif'
+    kaiti: str = ('"KaiTi", "KaiTi_GB2312", "楷体_GB2312", "STKaiti", "FZKai-Z03", "AR PL UKai CN", "AR PL KaitiM GB", '
+                  '"Noto Serif CJK SC", "WenQuanYi Micro Hei", serif')
 
 
 class Notices(_Strict):

@@ -469,3 +469,69 @@ def prepare_fonts(fonts: Any, extra_text: str = "", cache_dir: Path | None = Non
         roles.append(FontRole(role=role, alias=f"tuoyou-{role}", families=families, src=src,
                               weight=css_weight, face=face))
     return FontSet(roles=tuple(roles))
+
+
+# -- measuring glyphs: where the ink of a line sits in its line box -----------------------------------
+
+
+@dataclass(frozen=True)
+class LineInk:
+    """Where the ink of a line of text lies, in pt from the top of its line box."""
+
+    top: float
+    bottom: float
+    baseline: float
+
+
+@lru_cache(maxsize=16)
+def _face_font(path: str, index: int) -> Any:
+    from fontTools.ttLib import TTFont
+
+    return TTFont(path, fontNumber=index, lazy=True)
+
+
+@lru_cache(maxsize=4096)
+def glyph_bounds(path: str, index: int, char: str) -> tuple[float, float, float, float] | None:
+    """The ink box (xMin, yMin, xMax, yMax, in em) and of `char` in a face; None if absent or blank."""
+    from fontTools.pens.boundsPen import BoundsPen
+
+    font = _face_font(path, index)
+    name = (font.getBestCmap() or {}).get(ord(char))
+    if name is None:
+        return None
+    glyphs = font.getGlyphSet()
+    pen = BoundsPen(glyphs)
+    glyphs[name].draw(pen)
+    if pen.bounds is None:
+        return None
+    upem = font["head"].unitsPerEm
+    x0, y0, x1, y1 = pen.bounds
+    return x0 / upem, y0 / upem, x1 / upem, y1 / upem
+
+
+@lru_cache(maxsize=16)
+def face_extents(path: str, index: int) -> tuple[float, float]:
+    """(ascent, descent) in em, as HarfBuzz and Pango place a line: OS/2 typo metrics when the
+    font asks for them (USE_TYPO_METRICS), else hhea."""
+    font = _face_font(path, index)
+    upem = font["head"].unitsPerEm
+    os2 = font.get("OS/2")
+    if os2 is not None and os2.fsSelection & (1 << 7) and os2.sTypoAscender:
+        return os2.sTypoAscender / upem, -os2.sTypoDescender / upem
+    hhea = font["hhea"]
+    return hhea.ascent / upem, -hhea.descent / upem
+
+
+def line_ink(face: FontFace, text: str, size_pt: float, line_height_pt: float) -> LineInk | None:
+    """The ink of `text` set in `face` at `size_pt` on a line `line_height_pt` high.
+
+    The baseline sits half the leading plus the ascent below the line's top (CSS inline
+    layout); the ink reaches from the lowest glyph bottom to the highest glyph top.
+    """
+    bounds = [b for b in (glyph_bounds(face.path, face.index, c) for c in text if not c.isspace()) if b]
+    if not bounds:
+        return None
+    ascent, descent = face_extents(face.path, face.index)
+    baseline = (line_height_pt - (ascent + descent) * size_pt) / 2 + ascent * size_pt
+    return LineInk(top=baseline - max(b[3] for b in bounds) * size_pt,
+                   bottom=baseline - min(b[1] for b in bounds) * size_pt, baseline=baseline)

@@ -31,7 +31,7 @@ from markupsafe import Markup
 from cases.config import District
 from cases.errors import Conflict, InvalidInput
 from cases.notices import codes
-from cases.notices.fonts import FontSet, prepare_fonts
+from cases.notices.fonts import FontSet, line_ink, prepare_fonts
 from workflow.notices import NOTICE_KINDS, NOTICE_TITLES, NoticeKind
 
 if TYPE_CHECKING:
@@ -51,6 +51,12 @@ _DOCUMENT_MARK = {NoticeKind.SUPERVISION_NOTICE.value, NoticeKind.LISTED_SUPERVI
                   NoticeKind.BULLETIN.value, NoticeKind.DESIGNATION_APPROVAL.value}
 
 Progress = Callable[[int, int], None]
+
+PT_PER_MM = 72 / 25.4
+#: GB/T 9704 sizes (pt) the layout is computed for; notice.css sets the same.
+BODY_PT, LINE_PT, PAGE_NUMBER_PT = 16.0, 28.95, 14.0
+#: The page number's dash (一字线) lies this far under the text area, the red rule under the 文号 (mm).
+PAGE_NUMBER_GAP_MM, RULE_GAP_MM = 7.0, 4.0
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
@@ -222,22 +228,49 @@ class NoticeRenderer:
 
     def _css_text(self) -> str:
         base = (TEMPLATES_DIR / "notice.css").read_text(encoding="utf-8")
-        fonts = self.env.get_template("fonts.css").render(fonts=self.fonts)
+        fonts = self.env.get_template("fonts.css").render(fonts=self.fonts,
+                                                          page_number_pad=page_number_padding(self.fonts))
         return base + "\n" + fonts
 
-    def html(self, job: NoticeJob, *, inline_css: bool = False) -> str:
-        """The notice as HTML; with `inline_css` it carries its stylesheet (a standalone page)."""
+    def html(self, job: NoticeJob, *, inline_css: bool = False, layout: dict[str, Any] | None = None) -> str:
+        """The notice as HTML; with `inline_css` it carries its stylesheet (a standalone page).
+
+        `layout["imprint"]` places the 版记: "foot" (default: at the foot of the page the text
+        ends on), "none", or "page" (a document of only the 版记 on an even page, see `document`).
+        """
         template = self.env.get_template(f"{job.kind}.html")
         ctx = notice_context(job, self.district)
         ctx["fonts"] = self.fonts
+        ctx["layout"] = {"rule_gap": rule_gap(self.fonts, job.number), "imprint": "foot", **(layout or {})}
         ctx["inline_css"] = Markup(self.css_text) if inline_css else None
         return template.render(ctx)
 
-    def document(self, job: NoticeJob) -> Any:
-        """The laid-out WeasyPrint document (no PDF yet)."""
-        html = self._weasyprint.HTML(string=self.html(job), base_url=TEMPLATES_DIR.as_uri() + "/",
+    def _layout(self, job: NoticeJob, layout: dict[str, Any] | None = None, first_page: int | None = None) -> Any:
+        stylesheets = self.stylesheets
+        if first_page is not None:
+            stylesheets = [*stylesheets, self._weasyprint.CSS(
+                string=f"@page :first {{ counter-reset: page {int(first_page)}; }}", font_config=self.font_config)]
+        html = self._weasyprint.HTML(string=self.html(job, layout=layout), base_url=TEMPLATES_DIR.as_uri() + "/",
                                      url_fetcher=self.url_fetcher)
-        return html.render(stylesheets=self.stylesheets, font_config=self.font_config)
+        return html.render(stylesheets=stylesheets, font_config=self.font_config)
+
+    def document(self, job: NoticeJob) -> Any:
+        """The laid-out WeasyPrint document (no PDF yet), with the 版记 at the foot of its last
+        page, which is an even page (GB/T 9704 7.4 and 8.1: the back of the last sheet).
+
+        Laid out once with the 版记 at the foot of the page the text ends on; when that page is
+        odd, laid out again without it, and a page of only the 版记 follows (numbered), or a
+        blank page and then the 版记 page (both unnumbered, GB/T 9704 7.5) when the text then
+        ends on an even page.
+        """
+        doc = self._layout(job)
+        if len(doc.pages) % 2 == 0:
+            return doc
+        doc = self._layout(job, {"imprint": "none"})
+        count = len(doc.pages)
+        unnumbered = count % 2 == 0
+        extra = self._layout(job, {"imprint": "page", "unnumbered": unnumbered}, first_page=count)
+        return doc.copy([*doc.pages, *(extra.pages if unnumbered else extra.pages[1:])])
 
     def pdf(self, job: NoticeJob) -> bytes:
         """The notice as PDF bytes: same notice, same bytes."""
@@ -250,6 +283,24 @@ class NoticeRenderer:
         data = self.pdf(job)
         _atomic_write(path, data)
         return hashlib.sha256(data).hexdigest()
+
+
+def page_number_padding(fonts: FontSet) -> float:
+    """The padding (mm) above the page number that puts its dash's top 7 mm under the text area."""
+    face = fonts.role("body").face
+    ink = line_ink(face, "—", PAGE_NUMBER_PT, PAGE_NUMBER_PT) if face else None
+    if ink is None:
+        return round(PAGE_NUMBER_GAP_MM - 0.23 * PAGE_NUMBER_PT / PT_PER_MM, 2)  # a typical CJK dash
+    return round(PAGE_NUMBER_GAP_MM - ink.top / PT_PER_MM, 2)
+
+
+def rule_gap(fonts: FontSet, number: str) -> float:
+    """The margin (mm) above the red rule that puts it 4 mm under the ink of the 文号 `number`."""
+    face = fonts.role("body").face
+    ink = line_ink(face, number, BODY_PT, LINE_PT) if face else None
+    if ink is None:
+        return round(RULE_GAP_MM - 0.2 * BODY_PT / PT_PER_MM, 2)
+    return round(RULE_GAP_MM - (LINE_PT - ink.bottom) / PT_PER_MM, 2)
 
 
 #: A fixed font timestamp (2000-01-01) for WeasyPrint's fontTools path, so PDFs stay reproducible.
