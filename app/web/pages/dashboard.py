@@ -9,6 +9,7 @@ from fastapi.responses import Response
 
 from app.web import charts, views
 from app.web.deps import CurrentUser, SessionDep, WebDep
+from app.web.pages.campaign import indicators_context
 from app.web.render import render, short_date
 from cases.queries import rectification_engine, sees_all
 from cases.service import LEVEL_ZH
@@ -41,6 +42,7 @@ def dashboard(request: Request, user: CurrentUser, session: SessionDep, web: Web
         "outcomes": [(s, eng.state_zh(s)) for s in views.TERMINAL],
         "supervised": views.supervised(session, user=user, district=web.district, today=today),
         "calendar_mode": web.district.deadlines.calendar,
+        **indicators_context(session, web, user, None),
     })
 
 

@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from app.web.pages import auth, cases, dashboard, designation, hotline, inbox, points, users, verify, worklist
+from app.web.pages import auth, campaign, cases, dashboard, designation, hotline, inbox, points, users, verify, worklist
 
 router = APIRouter(include_in_schema=False)
 router.include_router(auth.router)
@@ -15,3 +15,4 @@ router.include_router(users.router)
 router.include_router(verify.router)
 router.include_router(hotline.router)
 router.include_router(designation.router)
+router.include_router(campaign.router)
