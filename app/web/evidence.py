@@ -14,9 +14,11 @@ import os
 import re
 import tempfile
 import unicodedata
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from sqlmodel import Session, select
@@ -28,8 +30,17 @@ _LOGGER = logging.getLogger(__name__)
 
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
 MAX_PDF_BYTES = 20 * 1024 * 1024
-MAX_PIXELS = 60_000_000
+# Pixel budgets, checked from the file's header before anything is decoded. A JPEG is decoded
+# at 1/8 scale for its thumbnail (`draft`), so a 64-megapixel photo costs ~1 MP of memory; a PNG
+# has no such shortcut and is decoded whole (4 bytes a pixel), so its budget is lower.
+MAX_PIXELS = {"image/jpeg": 64_000_000, "image/png": 16_000_000}
+MAX_SIDE = 20_000
 THUMB_SIZE = (320, 320)
+# Images are decoded by a pool of DECODERS threads and nowhere else: at most that many decode at once,
+# and the memory they use is reused by the same threads (C allocators keep freed memory per thread),
+# so resident memory stays flat however many uploads arrive together.
+DECODERS = 2
+_DECODE_POOL = ThreadPoolExecutor(max_workers=DECODERS, thread_name_prefix="evidence-decode")
 SHA_RE = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -84,22 +95,74 @@ def _write_once(path: Path, data: bytes) -> None:
         raise
 
 
-def _thumbnail(data: bytes) -> bytes:
-    """Check that an image really decodes, and make a small JPEG of it (EXIF rotation applied)."""
+def check_pixels(content_type: str, width: int, height: int) -> None:
+    """Refuse an image whose header promises more pixels than its type's budget (before decoding it)."""
+    budget = MAX_PIXELS.get(content_type, min(MAX_PIXELS.values()))
+    if width <= 0 or height <= 0 or width > MAX_SIDE or height > MAX_SIDE or width * height > budget:
+        raise InvalidInput(
+            f"图片尺寸过大：{width}×{height} 像素（上限 {budget // 1_000_000} 百万像素），请缩小后再上传",
+            f"the image is {width}×{height} pixels; the limit is {budget // 1_000_000} megapixels: resize it first")
+
+
+def _reduced(img: Any) -> Any:
+    """A box-averaged copy near the thumbnail's size, made without a full-size intermediate.
+
+    Pillow's `reduce` and `resize` first copy an image with alpha whole (premultiplied); the
+    thumbnail drops alpha anyway, so the core reduce is used directly on the decoded pixels.
+    """
+    factor = max(1, min(img.width // THUMB_SIZE[0], img.height // THUMB_SIZE[1]))
+    if factor == 1 or img.mode not in ("L", "LA", "RGB", "RGBA"):
+        return img
+    return img._new(img.im.reduce((factor, factor), (0, 0, *img.size)))
+
+
+def _with_orientation(original: Any, small: Any) -> Any:
+    """The small copy turned upright by the original's EXIF orientation (a reduced copy has no EXIF)."""
+    from PIL import ImageOps
+
+    orientation = original.getexif().get(0x0112)
+    if orientation in (None, 1):
+        return small
+    small.info["exif"] = original.info.get("exif", b"")
+    small.getexif()[0x0112] = orientation
+    return ImageOps.exif_transpose(small)
+
+
+def _thumbnail(data: bytes, content_type: str = "image/jpeg") -> bytes:
+    """Check that an image really decodes, and make a small JPEG of it (EXIF rotation applied).
+
+    The size is read from the header first (`Image.open` decodes nothing) and checked against
+    the pixel budget; a JPEG is then decoded at reduced scale (`draft`) and the rotation applied
+    to the small image only. The work runs on the decoder pool (at most `DECODERS` at once).
+    """
+    return _DECODE_POOL.submit(_decode_thumbnail, data, content_type).result()
+
+
+def _decode_thumbnail(data: bytes, content_type: str) -> bytes:
     from PIL import Image, ImageOps, UnidentifiedImageError
 
+    # Pillow's own bomb guard, behind ours: it warns above this and refuses above twice this
+    Image.MAX_IMAGE_PIXELS = 2 * max(MAX_PIXELS.values())
     try:
         with Image.open(io.BytesIO(data)) as probe:
-            if probe.width * probe.height > MAX_PIXELS:
-                raise InvalidInput("图片像素过大", "the image has too many pixels")
+            check_pixels(content_type, probe.width, probe.height)
             probe.verify()
         with Image.open(io.BytesIO(data)) as img:
-            img = ImageOps.exif_transpose(img)
-            img.thumbnail(THUMB_SIZE)
+            check_pixels(content_type, img.width, img.height)
+            if img.format == "JPEG":
+                img.draft("RGB", THUMB_SIZE)  # decode at 1/2, 1/4 or 1/8 scale: the JPEG's own shortcut
+            img.load()
+            small = _reduced(img)
+            small.thumbnail(THUMB_SIZE)
+            small = ImageOps.exif_transpose(small) if small is img else _with_orientation(img, small)
             out = io.BytesIO()
-            img.convert("RGB").save(out, "JPEG", quality=80)
+            small.convert("RGB").save(out, "JPEG", quality=80)
             return out.getvalue()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+    except Image.DecompressionBombError as exc:
+        raise InvalidInput("图片尺寸过大，请缩小后再上传", f"the image has far too many pixels: {exc}") from exc
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        if isinstance(exc, InvalidInput):
+            raise
         raise InvalidInput("图片文件已损坏或格式不符，无法识别", f"the image cannot be decoded: {exc}") from exc
 
 
@@ -124,7 +187,7 @@ def store(session: Session, *, data_dir: Path, case: Case, user: User, filename:
     if len(data) > kind.limit:
         raise InvalidInput(f"{kind.zh}不能超过 {kind.limit // 1024 // 1024} MB",
                            f"{kind.content_type} files are limited to {kind.limit} bytes")
-    thumb = _thumbnail(data) if kind.content_type.startswith("image/") else None
+    thumb = _thumbnail(data, kind.content_type) if kind.content_type.startswith("image/") else None
     sha = hashlib.sha256(data).hexdigest()
     _write_once(file_path(data_dir, sha), data)
     if thumb is not None:
@@ -149,8 +212,27 @@ def find(session: Session, *, case_id: int, sha256: str) -> Evidence:
     return row
 
 
+def download_name(filename: str, content_type: str) -> str:
+    """The name a file is served under: the uploaded name with the extension of its detected type.
+
+    A PDF uploaded as `evil.html` downloads as `evil.pdf`, so the saved copy opens as what it is.
+    """
+    ext = EXTENSIONS.get(content_type)
+    if ext is None:
+        return filename
+    stem = filename
+    if "." in filename.lstrip("."):
+        stem = filename.rsplit(".", 1)[0]
+    return f"{stem or 'evidence'}{ext}"
+
+
 def disposition(kind: str, filename: str, fallback: str = "evidence") -> str:
-    """`inline` for pictures, `attachment` for PDFs; the name in RFC 5987 form, `fallback` for old clients."""
+    """`inline` for pictures, `attachment` for PDFs; the name in RFC 5987 form, `fallback` for old clients.
+
+    Both names carry the extension of the served type, whatever the uploader called the file.
+    """
     mode = "inline" if kind.startswith("image/") else "attachment"
+    filename = download_name(clean_filename(filename), kind)
+    fallback = download_name(fallback, kind)
     ascii_name = filename if re.fullmatch(r"[A-Za-z0-9._-]+", filename) else fallback
     return f"{mode}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
