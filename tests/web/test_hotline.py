@@ -13,15 +13,17 @@ def test_take_in_and_answer_a_complaint(as_user, people: People, driver: Driver,
     me = as_user(people.inspector)
     page = me.get("/complaints")
     assert page.status_code == 200 and "受理工单" in page.text and "没有工单" in page.text
-    r = me.post("/complaints", {"number": "GD-101", "point": str(case.point_id), "summary": "家长反映超员"})
+    r = me.post("/complaints", {"number": "GD-101", "case": f"#{case.id}", "summary": "家长反映超员"})
     assert r.status_code == 303 and r.headers["location"] == "/complaints?taken=GD-101"
     page = me.get(r.headers["location"])
     assert "工单 GD-101 已受理：并入在办案件" in page.text and "家长反映超员" in page.text
     # a refusal comes back on the page with what was typed, and writes nothing
-    r = me.post("/complaints", {"number": "GD-101", "point": str(case.point_id), "summary": "再报"})
+    r = me.post("/complaints", {"number": "GD-101", "case": str(case.id), "summary": "再报"})
     assert r.status_code == 409 and "已于" in r.text and 'value="GD-101"' in r.text
-    r = me.post("/complaints", {"number": "GD-102", "point": "abc"})
-    assert r.status_code == 400 and "托幼点编号" in r.text
+    r = me.post("/complaints", {"number": "GD-102", "case": "abc"})
+    assert r.status_code == 400 and "案件编号" in r.text
+    r = me.post("/complaints", {"number": "GD-102", "case": "99999999999"})
+    assert r.status_code == 404
     # another township sees nothing of it
     other = as_user(people.other_inspector)
     assert "GD-101" not in other.get("/complaints").text
@@ -39,7 +41,7 @@ def test_take_in_and_answer_a_complaint(as_user, people: People, driver: Driver,
     committee = as_user(people.committee)
     page = committee.get("/complaints")
     assert "GD-101" in page.text and "受理工单" not in page.text
-    assert committee.post("/complaints", {"number": "GD-103", "point": str(case.point_id)}).status_code == 403
+    assert committee.post("/complaints", {"number": "GD-103", "case": str(case.id)}).status_code == 403
 
 
 def test_lead_opens_a_designation_and_applies_on_the_case_page(as_user, people: People, engine) -> None:  # type: ignore[no-untyped-def]

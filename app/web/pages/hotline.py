@@ -19,8 +19,8 @@ from app.web.render import render
 from cases.complaints import OUTCOME_ZH, add_complaint, list_complaints, reply_complaint
 from cases.errors import InvalidInput, TuoyouError
 from cases.models import User
-from cases.queries import sees_all
-from cases.validation import parse_id
+from cases.queries import get_case, sees_all
+from cases.validation import check_id
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ def take_complaint(
     session: SessionDep,
     web: WebDep,
     number: Annotated[str, Form(max_length=FORM_CAP)] = "",
-    point: Annotated[str, Form(max_length=FORM_CAP)] = "",
+    case: Annotated[str, Form(max_length=FORM_CAP)] = "",
     name: Annotated[str, Form(max_length=FORM_CAP)] = "",
     address: Annotated[str, Form(max_length=FORM_CAP)] = "",
     township: Annotated[str, Form(max_length=FORM_CAP)] = "",
@@ -80,14 +80,17 @@ def take_complaint(
     summary: Annotated[str, Form(max_length=FORM_CAP)] = "",
 ) -> Response:
     user = signed.user
-    values = {"number": number, "point": point, "name": name, "address": address, "township": township,
+    values = {"number": number, "case": case, "name": name, "address": address, "township": township,
               "operator": operator, "phone": phone, "summary": summary}
     try:
         point_id = None
-        if point.strip():
-            point_id = parse_id(point)
-            if point_id is None:
-                raise InvalidInput(f"托幼点编号应为数字：{point.strip()[:20]}", "the point id must be a number")
+        if case.strip():  # the office knows a point by its case number (#73), as the pages show it
+            digits = case.strip().removeprefix("#")
+            if not (digits.isascii() and digits.isdigit()) or len(digits) > 12:
+                raise InvalidInput(f"案件编号应为数字（如 #73）：{case.strip()[:20]}",
+                                   "the case number must be a number")
+            case_id = check_id(int(digits), "case")  # out of range: not found, like any missing case
+            point_id = get_case(session, user=user, case_id=case_id).point_id
         added = add_complaint(session, web.district, actor=user, number=number, summary=summary, point_id=point_id,
                               name="" if point_id else name, address="" if point_id else address,
                               township_code="" if point_id else township, operator=operator, phone=phone,
