@@ -181,3 +181,44 @@ def report(
         print_json(row)
         return
     typer.echo(f"{row['number']}\t{row['path']}")
+
+
+@notice_app.command("deliver")
+@handle_errors
+def deliver_notice(
+    number: Annotated[str, typer.Argument(metavar="NUMBER", help="文号 / notice number")],
+    method: Annotated[str, typer.Option("--method", help="direct|left|mail|electronic|public（直接送达/留置送达/"
+                                        "邮寄送达/电子送达/公告送达）")],
+    on: Annotated[str, typer.Option("--on", help="送达日期 YYYY-MM-DD（公告送达为公告日期）/ service date")],
+    as_user: Annotated[str, typer.Option("--as", help="登记送达的用户 / user recording the service")],
+    recipient: Annotated[str, typer.Option("--recipient", help="受送达人（默认为主送单位）/ recipient")] = "",
+    place: Annotated[str, typer.Option("--place", help="送达地点（默认为托幼点地址）/ place")] = "",
+    json_out: JsonOpt = False,
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """登记文书送达并出具送达回证 / record the service of a notice and issue its 送达回证."""
+    from datetime import date
+
+    from cases.serving import deliver
+    from cases.users import get_user
+
+    try:
+        served_on = date.fromisoformat(on)
+    except ValueError:
+        raise InvalidInput(f"--on 须为 YYYY-MM-DD 格式的日期，而不是「{on}」",
+                           f"--on must be a date as YYYY-MM-DD, not {on!r}") from None
+    ctx = open_context(db, config)
+    with Session(ctx.engine, expire_on_commit=False) as session:
+        actor = get_user(session, as_user)
+        served = deliver(session=session, district=ctx.district, number=number, method=method, served_on=served_on,
+                         actor=actor, recipient=recipient, place=place)
+        row = served.summary()
+    if json_out:
+        print_json(row)
+        return
+    line = (f"{row['number']} 已于 {row['served_on']} {row['method_zh']}，受送达人 {row['recipient']}；"
+            f"送达回证 {row['receipt']}")
+    if row["deadline_before"]:
+        line += f"；期限自送达之日起重新计算：{row['deadline_before']} → {row['deadline']}"
+    typer.echo(line + f" / served on {row['served_on']} ({row['method']}), receipt {row['receipt']}")

@@ -232,6 +232,50 @@ class Supervision(_Strict):
                 for ref in (r.issuer, r.addressee, *r.cc)}
 
 
+class Law(_Strict):
+    """Legal citations printed on adverse notices, kept by the bureau's legal office (法制科).
+
+    Article numbers are facts of the law, not of the code: a district corrects them here.
+    """
+
+    empowering: str = "《幼儿园管理条例》第二十七条"  # empowers the bureau to order 整顿, 停止招生, 停止办园
+    empowering_text: str = ""  # the article's words, quoted where the notice cites it
+    unregistered: str = "《幼儿园管理条例》第十一条"  # the norm an unregistered point violates
+    campaign: str = ""  # the campaign's own basis (the district's plan), cited for 不予备案
+    procedure: str = "《中华人民共和国行政处罚法》第四十四条、第四十五条、第六十三条、第六十四条"  # intent and hearing
+    decision: str = "《中华人民共和国行政处罚法》第五十九条"  # what a decision must state
+    hearing_days: int = 5  # 陈述、申辩 and 听证 requested within these working days of service (第六十四条、第八十五条)
+    review_body: str = ""  # 行政复议机关; the district's 人民政府 when empty
+    review_days: int = 60
+    review_law: str = "《中华人民共和国行政复议法》"
+    court: str  # the 人民法院 that hears suits against the bureau
+    litigation_months: int = 6
+    litigation_law: str = "《中华人民共和国行政诉讼法》第四十六条"
+
+    @field_validator("hearing_days", "review_days", "litigation_months")
+    @classmethod
+    def _positive(cls, v: int) -> int:
+        if v <= 0:
+            raise ValueError("期限须为正整数 / a time limit must be positive")
+        return v
+
+
+class Service(_Strict):
+    """Service of notices (送达): which kinds must be served, and when an unserved one is reminded."""
+
+    kinds: list[str] = Field(default_factory=lambda: [
+        "rectification_order", "reinspection_opinion", "refusal_notice", "filing_receipt", "suspension_order",
+        "penalty_intent", "ban_decision"])
+    remind_after_days: int = 3  # working days after issue
+
+    @field_validator("remind_after_days")
+    @classmethod
+    def _positive(cls, v: int) -> int:
+        if v <= 0:
+            raise ValueError("remind_after_days 须为正整数 / must be positive")
+        return v
+
+
 class Rounds(_Strict):
     max: int = 2
 
@@ -320,6 +364,8 @@ class District(_Strict):
     vocabulary: Vocabulary = Field(default_factory=Vocabulary)
     supervision: Supervision = Field(default_factory=Supervision)
     indicators: Indicators | None = None  # the three rates' targets; none → shown without targets
+    law: Law
+    service: Service = Field(default_factory=Service)
 
     @model_validator(mode="after")
     def _consistent(self) -> District:
@@ -338,6 +384,11 @@ class District(_Strict):
         missing = set(NOTICE_KINDS) - set(self.notices.prefixes)
         if missing:
             raise ValueError(f"notice prefixes missing for {sorted(missing)}")
+        if not (self.law.review_body or self.district.government):
+            raise ValueError("[law] review_body (or [district] government) must name the 行政复议机关")
+        unknown_kinds = sorted(set(self.service.kinds) - set(NOTICE_KINDS))
+        if unknown_kinds:
+            raise ValueError(f"[service] kinds names unknown notice kinds: {unknown_kinds}")
         unnamed = sorted(ref for ref in self.supervision.refs() - {"township"} if not self.unit_name(ref))
         if unnamed:
             raise ValueError(f"[supervision] names units the [district] section does not name: {unnamed}")
@@ -365,6 +416,11 @@ class District(_Strict):
         return {"township": township_unit, "bureau": info.bureau, "committee": info.committee,
                 "committee_office": info.committee_office, "government": info.government,
                 "supervision_office": info.supervision_office}.get(ref, "")
+
+    @property
+    def review_body(self) -> str:
+        """The body that hears an application for 行政复议 against the bureau."""
+        return self.law.review_body or self.district.government
 
     def unit_contact(self, ref: str) -> str:
         """Unit and phone to contact about a notice issued by `ref` (the committee's, else the bureau's)."""

@@ -18,6 +18,7 @@ from cases.config import District
 from cases.errors import TuoyouError
 from cases.models import Township, User
 from cases.service import Action, advance, open_case
+from cases.serving import deliver
 from cases.users import add_user, hash_password, system_user
 
 _LOGGER = logging.getLogger(__name__)
@@ -49,7 +50,7 @@ _PATHS: dict[str, tuple[int, list[str]]] = {
     "filed": (12, ["start_review", "order_rectification", "request_reinspection", "propose_filing", "approve"]),
     "converted": (5, ["start_review", "propose_conversion", "approve"]),
     "closed": (8, ["start_review", "propose_closure", "approve"]),
-    "banned": (6, ["start_review", "suspend", "confirm_ban"]),
+    "banned": (6, ["start_review", "suspend", "notify_intent", "confirm_ban"]),
 }
 
 
@@ -101,6 +102,8 @@ def _action(trigger: str, rng: random.Random, district: District) -> Action:
         return Action(trigger, reason="逾期拒不整改，隐患未消除")
     if trigger == "propose_closure":
         return Action(trigger, reason="举办者已自行停止办园")
+    if trigger == "notify_intent":
+        return Action(trigger, reason="经责令停止办园后仍未停止办园，重大安全隐患未消除")
     return Action(trigger)
 
 
@@ -137,7 +140,7 @@ def fill_demo(
             registered_on = (district.district.cutoff + timedelta(days=rng.randint(1, 300)) if late_point
                              else district.district.cutoff - timedelta(days=rng.randint(30, 1500)))
             # start so that running deadlines mostly still run, and overdue cases climb the ladder
-            if "expire" in path:
+            if "expire" in path or "notify_intent" in path:
                 start = today - timedelta(days=rng.randint(45, 75))
             else:
                 start = today - timedelta(days=len(path) * 4 + rng.randint(2, 12))
@@ -153,24 +156,43 @@ def fill_demo(
                 now=at,
             )
             day = start
+            served_until = start
             assert case.id is not None
             for trigger in path:
                 if trigger == "expire":
                     assert case.deadline is not None
                     day = max(day, case.deadline + timedelta(days=1))
                     actor = users.system
+                elif trigger == "confirm_ban":  # after the party's time to be heard, counted from service
+                    day = max(day, served_until + timedelta(days=1))
+                    actor = users.reviewers[(i + 1) % 2]
                 else:
                     day = day + timedelta(days=rng.randint(2, 8))
-                    actor = (users.reviewers[i % 2] if trigger in ("approve", "confirm_ban", "send_back")
+                    actor = (users.reviewers[i % 2] if trigger in ("approve", "send_back", "notify_intent")
                              else inspector)
                 day = min(day, today)
+                at = _at(day, tz, rng)
                 try:
                     result = advance(session=session, district=district, case_id=case.id, actor=actor,
-                                     action=_action(trigger, rng, district), now=_at(day, tz, rng))
+                                     action=_action(trigger, rng, district), now=at)
                 except TuoyouError as exc:  # e.g. filing refused by the cut-off guard: stop there
                     _LOGGER.debug("demo case %s stops before %s: %s", case.id, trigger, exc.en)
                     break
                 case = result.case
+                # the inspector serves what was issued, a day or two later (deadlines then run from service)
+                for notice in result.notices:
+                    if notice.kind not in district.service.kinds:
+                        continue
+                    served_on = min(day + timedelta(days=rng.randint(0, 2)), today)
+                    try:
+                        deliver(session=session, district=district, number=notice.number,
+                                method=rng.choice(["direct"] * 6 + ["left", "mail"]), served_on=served_on,
+                                actor=inspector, now=max(_at(served_on, tz, rng), at + timedelta(minutes=40)))
+                    except TuoyouError as exc:
+                        _LOGGER.debug("demo notice %s not served: %s", notice.number, exc.en)
+                        continue
+                    day = max(day, served_on)
+                    served_until = district.work_calendar().add(served_on, district.law.hearing_days)
             counts[case.state] = counts.get(case.state, 0) + 1
             if progress:
                 progress(i + 1, points)

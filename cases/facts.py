@@ -36,7 +36,16 @@ def _designation(session: Session, district: District, case: Any, request: Reque
     return {"public_share": share.share, "public_share_percent": share.percent, "public_share_year": share.year}
 
 
-FACTS: dict[str, FactsFn] = {"designation": _designation}
+def _rectification(session: Session, district: District, case: Any, request: Request) -> dict[str, Any]:
+    """Under enforcement, the ban's guards read the notice of intent, its service and the hearing."""
+    if case.state != "enforcement":
+        return {}
+    from cases.serving import intent_facts
+
+    return intent_facts(session, district, case.id)
+
+
+FACTS: dict[str, FactsFn] = {"designation": _designation, "rectification": _rectification}
 
 
 def workflow_facts(session: Session, district: District, case: Any, request: Request) -> dict[str, Any]:

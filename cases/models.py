@@ -451,3 +451,26 @@ class SealAnchor(SQLModel, table=True):
     case_id: int = Field(primary_key=True, index=True)  # no foreign key: it must outlive a deleted case
     seq: int
     hash: str = Field(max_length=64)
+
+
+# == service of notices (送达, issue #8) =========================================================
+
+
+class NoticeService(SQLModel, table=True):
+    """How, when, to whom and by whom one notice was served (送达); at most one per notice.
+
+    Deadlines counted "自送达之日起" run from `served_on`. `receipt_number` is the 送达回证 issued for it.
+    """
+
+    __tablename__ = "notice_service"
+
+    id: int | None = Field(default=None, primary_key=True)
+    notice_id: int = Field(foreign_key="notice.id", unique=True)
+    case_id: int | None = Field(default=None, foreign_key="case.id", index=True)
+    method: str = Field(max_length=16)  # direct / left / mail / electronic / public
+    served_on: date  # local date of service
+    recipient: str = Field(default="", max_length=100)
+    served_by: int | None = Field(default=None, foreign_key="app_user.id")
+    receipt_number: str = Field(default="", max_length=64)
+    event_id: int | None = None
+    created_at: datetime = _ts()

@@ -19,7 +19,7 @@ from workflow.registry import WORKFLOWS, spec_for
 from workflow.registry import current as current_workflow
 
 TOWNSHIP_ROLES = ("inspector", "lead")
-EXTRA_TRIGGERS_ZH = {"open": "立案", "escalate": "督办升级"}  # audit events that are not transitions
+EXTRA_TRIGGERS_ZH = {"open": "立案", "escalate": "督办升级", "serve": "送达"}  # audit events that are not transitions
 ACTIVE_STATES = ("rectifying", "overdue", "reinspecting", "refused", "enforcement")
 
 
@@ -174,6 +174,9 @@ def case_detail(session: Session, *, user: User, case_id: int, district: Distric
     days_left = cal.between(today, case.deadline) if case.deadline else None
     events = timeline(session, case_id)
     notices = session.exec(select(Notice).where(Notice.case_id == case_id).order_by(col(Notice.id))).all()
+    from cases.serving import services_of_case
+
+    served = services_of_case(session, case_id)
     last_insp = session.exec(select(Inspection).where(Inspection.case_id == case_id)
                              .order_by(col(Inspection.id).desc())).first()
     users = {u.id: u for u in session.exec(select(User).where(
@@ -202,7 +205,8 @@ def case_detail(session: Session, *, user: User, case_id: int, district: Distric
             "phone": point.phone, "registered_on": point.registered_on.isoformat(), "source": point.source,
             "township": town.name, "township_code": town.code,
         },
-        "allowed": eng.allowed(case, user.role, user.id, district.policy(), today),  # type: ignore[arg-type]
+        "allowed": eng.allowed(_with_facts(session, district, case, user, today), user.role, user.id,  # type: ignore[arg-type]
+                               district.policy(), today),
         "last_inspection": ({"at": last_insp.at.isoformat(), "trigger": last_insp.trigger,
                              "results": last_insp.results, "notes": last_insp.notes}
                             if last_insp else None),
@@ -216,5 +220,48 @@ def case_detail(session: Session, *, user: User, case_id: int, district: Distric
             for e in events
         ],
         "notices": [{"number": n.number, "kind": n.kind, "title": n.data.get("title", n.kind),
-                     "issued_on": n.issued_on.isoformat(), "addressee": n.addressee} for n in notices],
+                     "issued_on": n.issued_on.isoformat(), "addressee": n.addressee,
+                     **_service_view(district, n, served.get(n.id or 0))} for n in notices],
+        "deadline_provisional": _deadline_provisional(district, case, notices, served),
     }
+
+
+class _WithFacts:
+    """The case row seen with the facts its guards read (set by the service in a transaction)."""
+
+    def __init__(self, case: Case, facts: dict[str, Any]) -> None:
+        self._case = case
+        self.__dict__.update(facts)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._case, name)
+
+
+def _with_facts(session: Session, district: District, case: Case, user: User, today: date) -> Any:
+    from cases.facts import workflow_facts
+    from workflow.spec import Request
+
+    facts = workflow_facts(session, district, case, Request(trigger="", role=user.role, actor_id=user.id,
+                                                             today=today))
+    return _WithFacts(case, facts) if facts else case
+
+
+def _service_view(district: District, notice: Notice, record: Any) -> dict[str, Any]:
+    """Whether a notice must be served and how it was (送达)."""
+    from cases.serving import METHODS
+
+    needs = notice.kind in district.service.kinds
+    if record is None:
+        return {"needs_service": needs, "served": None}
+    return {"needs_service": needs, "served": {
+        "on": record.served_on.isoformat(), "method": record.method, "method_zh": METHODS.get(record.method),
+        "recipient": record.recipient, "receipt": record.receipt_number}}
+
+
+def _deadline_provisional(district: District, case: Case, notices: Any, served: dict[int, Any]) -> bool:
+    """The running deadline is counted from the issue of a notice not yet served (自送达之日起: provisional)."""
+    if case.deadline is None:
+        return False
+    return any(n.kind in district.service.kinds and n.data.get("deadline") == case.deadline.isoformat()
+               and n.data.get("deadline_days")
+               and n.issued_on == case.deadline_set_on and (n.id or 0) not in served for n in notices)

@@ -33,6 +33,7 @@ from cases.errors import Conflict, TuoyouError
 from cases.models import Case, Escalation, Reminder, User, utcnow
 from cases.queries import all_states, terminal_states
 from cases.service import Action, advance, local_today
+from cases.serving import remind_unserved
 from cases.supervision import (
     APPROVAL,
     APPROVAL_LEVEL,
@@ -68,6 +69,7 @@ class SweepReport:
     escalated: Counter[int] = field(default_factory=Counter)  # level → count (ladder)
     approvals_escalated: int = 0
     reminded: int = 0
+    unserved_reminded: int = 0  # notices still unserved some working days after issue (送达提醒)
     busy: int = 0  # steps left to the next sweep because another writer held the case
     errors: int = 0  # steps that failed unexpectedly (logged); the next sweep tries them again
     delivery: DeliveryReport | None = None
@@ -80,6 +82,7 @@ class SweepReport:
             "escalated": {str(lv): self.escalated.get(lv, 0) for lv in (1, 2, 3)},
             "approvals_escalated": self.approvals_escalated,
             "reminded": self.reminded,
+            "unserved_reminded": self.unserved_reminded,
             "busy": self.busy,
             "errors": self.errors,
             "delivery": self.delivery.as_dict() if self.delivery else None,
@@ -95,6 +98,7 @@ class SweepReport:
             f"审批超期 {self.approvals_escalated} / escalations: level 1 {e.get(1, 0)}, level 2 {e.get(2, 0)}, "
             f"level 3 {e.get(3, 0)}, late approvals {self.approvals_escalated}",
             f"期限提醒 {self.reminded} 条 / reminders: {self.reminded}",
+            f"送达提醒 {self.unserved_reminded} 件 / unserved notices reminded: {self.unserved_reminded}",
         ]
         if self.busy:
             out.append(f"稍后重试 {self.busy} 项（案件正被修改）/ retried next sweep: {self.busy}")
@@ -301,6 +305,11 @@ def sweep(
         escalate_missed(engine, district, now, report)
     if reminders:
         send_reminders(engine, district, now, report)
+        try:
+            report.unserved_reminded += remind_unserved(engine, district, now)
+        except Exception:  # a failing step is logged and counted, never fatal to the sweep
+            _LOGGER.exception("unserved-notice reminders failed")
+            report.errors += 1
     if deliver:
         report.delivery = deliver_pending(engine, district, now, channels=channels)
     _LOGGER.info("sweep %s: %s", report.today, report.as_dict())

@@ -16,6 +16,8 @@ class NoticeKind(StrEnum):
     LISTED_SUPERVISION = "listed_supervision"  # 挂牌督办通知书
     BULLETIN = "bulletin"  # 督查通报
     DESIGNATION_APPROVAL = "designation_approval"  # 小区配套幼儿园办园性质认定批复
+    PENALTY_INTENT = "penalty_intent"  # 行政处罚事先告知书
+    SERVICE_RECEIPT = "service_receipt"  # 送达回证
 
     @property
     def title(self) -> str:
@@ -33,6 +35,8 @@ NOTICE_TITLES: dict[NoticeKind, str] = {
     NoticeKind.LISTED_SUPERVISION: "挂牌督办通知书",
     NoticeKind.BULLETIN: "督查通报",
     NoticeKind.DESIGNATION_APPROVAL: "小区配套幼儿园办园性质认定批复",
+    NoticeKind.PENALTY_INTENT: "行政处罚事先告知书",
+    NoticeKind.SERVICE_RECEIPT: "送达回证",
 }
 
 # Notices addressed to the township's government rather than to the point's operator.

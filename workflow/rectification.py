@@ -71,6 +71,107 @@ def _has_target(s: Subject, r: Request, p: Policy) -> bool:
     return bool(r.target.strip())
 
 
+# -- the notice of intent before a ban (《行政处罚法》第四十四条、第六十三条、第六十四条) -------------------
+# The service hands these facts in on the subject (ISO dates or None), computed from the case's
+# notices, their service records and its audit chain; a subject without them has no intent yet.
+
+
+def _fact(s: Subject, name: str) -> str | None:
+    value = getattr(s, name, None)
+    return str(value) if value else None
+
+
+def _today(r: Request) -> str | None:
+    return r.today.isoformat() if r.today else None
+
+
+def _no_intent_yet(s: Subject, r: Request, p: Policy) -> bool:
+    return _fact(s, "intent_number") is None
+
+
+def _intent_issued(s: Subject, r: Request, p: Policy) -> bool:
+    return _fact(s, "intent_number") is not None
+
+
+def _hearing_not_requested(s: Subject, r: Request, p: Policy) -> bool:
+    return _fact(s, "hearing_requested_on") is None
+
+
+def _within_window(s: Subject, r: Request, p: Policy) -> bool:
+    end, today = _fact(s, "intent_window_end"), _today(r)
+    return end is None or today is None or today <= end  # unserved: the window has not even started
+
+
+def _hearing_requested(s: Subject, r: Request, p: Policy) -> bool:
+    return _fact(s, "hearing_requested_on") is not None
+
+
+def _hearing_not_held(s: Subject, r: Request, p: Policy) -> bool:
+    return _fact(s, "hearing_held_on") is None
+
+
+def _hearing_settled(s: Subject, r: Request, p: Policy) -> bool:
+    return _fact(s, "hearing_requested_on") is None or _fact(s, "hearing_held_on") is not None
+
+
+def _intent_served(s: Subject, r: Request, p: Policy) -> bool:
+    return _fact(s, "hearing_held_on") is not None or _fact(s, "intent_served_on") is not None
+
+
+def _window_passed(s: Subject, r: Request, p: Policy) -> bool:
+    if _fact(s, "hearing_held_on") is not None:
+        return True
+    end, today = _fact(s, "intent_window_end"), _today(r)
+    return end is not None and today is not None and today > end
+
+
+NO_INTENT_YET = Guard(
+    "no_intent_yet",
+    "已发出行政处罚事先告知书，不能重复告知",
+    "the notice of intent has already been issued",
+    _no_intent_yet,
+)
+INTENT_ISSUED = Guard(
+    "intent_issued",
+    "尚未发出行政处罚事先告知书（须先执行 notify_intent，告知拟作出的决定及陈述、申辩和听证权利）",
+    "no notice of intent yet: fire notify_intent first (the party's rights to state, defend and ask for a hearing)",
+    _intent_issued,
+)
+HEARING_NOT_REQUESTED = Guard(
+    "hearing_not_requested", "当事人已申请听证", "the party has already asked for a hearing", _hearing_not_requested
+)
+WITHIN_WINDOW = Guard(
+    "within_window",
+    "已超过自事先告知书送达之日起的听证申请期限",
+    "the time to ask for a hearing (counted from the service of the notice of intent) has passed",
+    _within_window,
+)
+HEARING_REQUESTED = Guard(
+    "hearing_requested",
+    "当事人未申请听证，无需记录听证",
+    "the party has not asked for a hearing",
+    _hearing_requested,
+)
+HEARING_NOT_HELD = Guard("hearing_not_held", "听证已记录", "the hearing is already recorded", _hearing_not_held)
+HEARING_SETTLED = Guard(
+    "hearing_settled",
+    "当事人已申请听证，须先组织听证并记录（record_hearing），才能确认取缔",
+    "the party asked for a hearing: hold it and record it (record_hearing) before confirming the ban",
+    _hearing_settled,
+)
+INTENT_SERVED = Guard(
+    "intent_served",
+    "行政处罚事先告知书尚未送达（须先登记送达：tuoyou notice deliver），不能确认取缔",
+    "the notice of intent has not been served yet (record it with `tuoyou notice deliver`)",
+    _intent_served,
+)
+WINDOW_PASSED = Guard(
+    "window_passed",
+    "自事先告知书送达之日起的陈述、申辩和听证期限尚未届满，不能确认取缔",
+    "the party's time to state, defend and ask for a hearing after service of the notice of intent has not passed",
+    _window_passed,
+)
+
 REASON = Guard("reason", "须填写理由", "a reason is required", _has_reason, needs_input=True)
 KNOWN_ITEMS = Guard(
     "known_items", "检查项目编码不存在", "unknown checklist item code", _known_items, needs_input=True
@@ -211,7 +312,17 @@ TRANSITIONS = (
                    guards=(REASON, FOUR_EYES), deadline=D.RESTORE),
     TransitionSpec("confirm_ceased", ("refused",), "closed", INSPECTOR, "确认已停办", "confirm ceased",
                    deadline=D.CLEAR),
+    TransitionSpec("notify_intent", ("enforcement",), SAME, REVIEWER, "行政处罚事先告知", "notify intent to ban",
+                   guards=(REASON, NO_INTENT_YET), notice=N.PENALTY_INTENT),
+    TransitionSpec("record_statement", ("enforcement",), SAME, frozenset({Role.INSPECTOR, Role.REVIEWER}),
+                   "记录陈述申辩", "record the party's statement", guards=(REASON, INTENT_ISSUED)),
+    TransitionSpec("request_hearing", ("enforcement",), SAME, frozenset({Role.INSPECTOR, Role.REVIEWER}),
+                   "当事人申请听证", "hearing requested",
+                   guards=(INTENT_ISSUED, HEARING_NOT_REQUESTED, WITHIN_WINDOW)),
+    TransitionSpec("record_hearing", ("enforcement",), SAME, REVIEWER, "记录听证", "record the hearing held",
+                   guards=(REASON, HEARING_REQUESTED, HEARING_NOT_HELD)),
     TransitionSpec("confirm_ban", ("enforcement",), "banned", REVIEWER, "确认取缔", "confirm ban",
+                   guards=(INTENT_ISSUED, HEARING_SETTLED, INTENT_SERVED, WINDOW_PASSED),
                    deadline=D.CLEAR, notice=N.BAN_DECISION),
     TransitionSpec("reopen", ("filed",), "under_review", frozenset({Role.INSPECTOR, Role.REVIEWER}),
                    "重新核查", "reopen", guards=(REASON,), deadline=D.REVIEW, rounds=RoundRule.RESET),

@@ -14,6 +14,7 @@ from cases.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from cases.models import Case, CaseEvent, Inspection, Message, Notice
 from cases.queries import case_detail, list_cases
 from cases.service import Action, advance
+from cases.serving import deliver
 from tests.conftest import NOW, Driver, People
 
 
@@ -147,7 +148,10 @@ def test_rounds_then_only_enforcement(driver: Driver, people: People) -> None:
     driver.do(case, "propose_enforcement", reason="整改不到位")
     r = driver.do(case, "approve", actor=people.reviewer)
     assert r.case.state == "enforcement" and r.notices[0].kind == "suspension_order"
-    r = driver.do(case, "confirm_ban", actor=people.reviewer2)
+    [intent] = driver.do(case, "notify_intent", actor=people.reviewer, reason="整改不到位").notices
+    deliver(session=driver.session, district=driver.district, number=intent.number, method="direct",
+            served_on=NOW.date(), actor=people.inspector, now=NOW)
+    r = driver.do(case, "confirm_ban", actor=people.reviewer2, now=NOW + timedelta(days=8))
     assert r.case.state == "banned" and r.notices[0].kind == "ban_decision"
 
 

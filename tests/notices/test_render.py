@@ -28,7 +28,8 @@ def test_each_kind_carries_its_facts(rendered: Rendered, kind: str) -> None:
     assert "2026年11月23日" in text  # 成文日期 in Chinese form
     assert display_code(notice.verify_code) in text
     assert "—1—" in text  # page number
-    if kind not in ("filing_receipt", "supervision_notice", "listed_supervision", "ban_decision"):
+    if kind not in ("filing_receipt", "supervision_notice", "listed_supervision", "ban_decision", "penalty_intent",
+                    "service_receipt"):
         assert "2026年12月21日" in text and "20个工作日" in text  # the deadline, as a date and in days
     if kind in ("rectification_order", "reinspection_opinion", "suspension_order", "refusal_notice"):
         assert "消防安全" in text and "重大隐患（问题等级：严重）" in text  # the failed items, in the district's words

@@ -54,6 +54,7 @@ def test_declaration_has_every_state_and_trigger(eng: Engine) -> None:
         "start_review", "order_rectification", "request_reinspection", "expire", "fail_reinspection", "suspend",
         "propose_filing", "propose_refusal", "propose_conversion", "propose_enforcement", "propose_closure",
         "approve", "send_back", "confirm_ceased", "confirm_ban", "reopen", "receive_complaint", "reply_complaint",
+        "notify_intent", "record_statement", "request_hearing", "record_hearing",
     }
 
 
@@ -236,7 +237,7 @@ def test_refused_paths(eng: Engine) -> None:
 
 def test_allowed_lists_by_role(eng: Engine) -> None:
     s = Subject(state="enforcement")
-    assert eng.allowed(s, "reviewer", 2, POLICY, TODAY) == ["confirm_ban"]
+    assert eng.allowed(s, "reviewer", 2, POLICY, TODAY) == ["notify_intent"]  # no ban before the notice of intent
     assert eng.allowed(s, "inspector", 1, POLICY, TODAY) == []
     assert eng.allowed(s, "committee", 9, POLICY, TODAY) == []
 
