@@ -374,6 +374,8 @@ class IndicatorReport:
             "townships": [r.as_dict(district) for r in self.townships],
             "missing": self.missing,
             "below": {k: [r.name for r in self.townships if r.meets(district)[k] is False] for k, _zh, _en in RATES},
+            "district_missed": ([zh for k, zh, _en in RATES if self.district.meets(district)[k] is False]
+                                if self.district else []),
         }
 
 

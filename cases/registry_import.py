@@ -22,8 +22,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from cases import validation
 from cases.config import District
-from cases.errors import NotAllowed
+from cases.errors import InvalidInput, NotAllowed
 from cases.indicators import TownRef, TownshipIndex
 from cases.models import Point, User, utcnow
 from cases.service import open_case
@@ -80,6 +81,14 @@ class PointRow:
                 "phone": self.phone, "registered_on": self.registered_on.isoformat()}
 
 
+def _policy(key: str, text: str, *, required: bool) -> str:
+    """The one input policy (`cases.validation`) on a cell, so the service accepts what the check let through."""
+    try:
+        return validation.clean_text(key, text, required=required)
+    except InvalidInput as exc:
+        raise CellError(exc.zh, exc.en) from None
+
+
 def _text(key: str, value: Any) -> str:
     text = clean_text(value)
     if not text:
@@ -87,11 +96,11 @@ def _text(key: str, value: Any) -> str:
     if len(text) > _LIMITS[key]:
         raise CellError(f"过长（{len(text)} 字，最多 {_LIMITS[key]} 字）",
                         f"too long ({len(text)} characters, at most {_LIMITS[key]})")
-    return text
+    return _policy(key, text, required=True)
 
 
 def _phone(value: Any) -> str:
-    text = clean_text(value)
+    text = _policy("phone", clean_text(value), required=False)
     if not text:
         return ""
     if not _PHONE.match(text) or not 7 <= sum(ch.isdigit() for ch in text) <= 20:

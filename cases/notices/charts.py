@@ -93,3 +93,37 @@ def stacked_bar_chart(labels: Sequence[str], series: Sequence[tuple[str, Sequenc
         lx += 14 + 9.5 * len(name) + 18
     return {"kind": "stacked", "width": WIDTH, "height": round(height, 2), "left": left, "top": top,
             "bottom": round(top + len(labels) * row_height, 2), "rows": rows, "grid": grid, "legend": legend}
+
+
+def paired_column_chart(labels: Sequence[str], values: Sequence[float], targets: Sequence[float | None], *,
+                        names: tuple[str, str] = ("实际", "目标"), unit: str = "", height: float = 180.0,
+                        colors: tuple[str, str] = ("#4f81bd", "#bfbfbf")) -> dict[str, Any]:
+    """Two columns per label, the actual value (one decimal) beside its target (none drawn when missing)."""
+    left, right, top, bottom = 34.0, 8.0, 24.0, 30.0
+    plot_w, plot_h = WIDTH - left - right, height - top - bottom
+    vmax, step = nice_max(max([*values, *(t for t in targets if t is not None)], default=0))
+    slot = plot_w / max(len(labels), 1)
+    bar_w = min(slot * 0.3, 44.0)
+    bars = []
+    for i, (label, value, target) in enumerate(zip(labels, values, targets, strict=True)):
+        x0 = left + slot * i + slot / 2 - bar_w
+        for j, v in enumerate((value, target)):
+            if v is None:
+                continue
+            h = plot_h * v / vmax if vmax else 0.0
+            x = x0 + j * bar_w
+            bars.append({"x": round(x, 2), "y": round(top + plot_h - h, 2), "w": round(bar_w - 2, 2),
+                         "h": round(h, 2), "cx": round(x + bar_w / 2 - 1, 2),
+                         "value": (f"{v:.1f}" if j == 0 else _fmt(v)) + unit,
+                         "color": colors[j], "label": label if j == 0 else ""})
+    grid = []
+    tick = 0.0
+    while tick <= vmax + 1e-9:
+        grid.append({"y": round(top + plot_h - plot_h * tick / vmax, 2), "label": _fmt(tick)})
+        tick += step
+    labels_at = [{"label": label, "cx": round(left + slot * i + slot / 2, 2)} for i, label in enumerate(labels)]
+    legend = [{"name": names[0], "color": colors[0], "x": left}, {"name": names[1], "color": colors[1],
+                                                                   "x": left + 24 + 10 * len(names[0])}]
+    return {"kind": "paired", "width": WIDTH, "height": height, "left": left, "right": WIDTH - right, "top": top,
+            "base": top + plot_h, "bars": bars, "grid": grid, "labels": labels_at, "label_y": top + plot_h + 14,
+            "legend": legend}

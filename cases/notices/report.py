@@ -176,7 +176,15 @@ def bulletin_data(session: Session, district: District, period: Period, *, as_of
             "transitions": len(events),
         },
         "contact": district.district.contact,
+        "indicators": _indicators(session, district),
     }
+
+
+def _indicators(session: Session, district: District) -> dict[str, Any]:
+    """The three rates (三率) of the newest year with figures, per township and district, against targets."""
+    from cases.indicators import indicator_report
+
+    return indicator_report(session, district).as_dict(district)
 
 
 def bulletin_charts(data: dict[str, Any]) -> dict[str, Any]:
@@ -199,6 +207,12 @@ def bulletin_charts(data: dict[str, Any]) -> dict[str, Any]:
     if levels:
         out["overdue"] = charts.column_chart([LEVEL_ZH[i] for i in range(4)], [levels.get(str(i), 0) for i in range(4)],
                                              height=150.0, colors=("#7f7f7f", "#f2b134", "#e46c0a", "#c00000"))
+    ind = data.get("indicators") or {}
+    if ind.get("district"):
+        rates = ind.get("rates") or []
+        out["rates"] = charts.paired_column_chart(
+            [r["zh"] for r in rates], [ind["district"][r["key"]] or 0.0 for r in rates],
+            [r["target"] for r in rates], names=("全区实际", "规划目标"), unit="%")
     return out
 
 

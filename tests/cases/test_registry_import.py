@@ -156,3 +156,17 @@ def test_a_failing_chunk_rolls_back_only_itself(session: Session, district: Dist
     monkeypatch.setattr(ri, "open_case", real)
     again = run(session, district, book(POINT_HEADERS, rows(6)), people.reviewer, chunk=3)
     assert again.imported == 3 and len(again.check.duplicates) == 3  # running it again finishes the job
+
+
+def test_cells_the_input_policy_refuses_are_row_errors(session: Session, district: District,
+                                                       people: People) -> None:
+    data = book(POINT_HEADERS, [
+        ["甲\u202e托幼点", "梅厂镇", "一号路", "张三", "", "2023-05-01"],  # a bidirectional override
+        ["乙托幼点", "梅厂镇", "\u200b\u200b", "李四", "", "2023-05-01"],  # only invisible characters
+        ["丙托幼点", "梅厂镇", "三号路", "王五", "", "2023-05-01"],
+    ])
+    with pytest.raises(ImportRefused) as exc:
+        run(session, district, data, people.reviewer)
+    assert [(e.row, e.column) for e in exc.value.errors] == [(2, "托幼点名称"), (3, "地址")]
+    assert "控制字符" in exc.value.errors[0].problem_zh and "不能为空" in exc.value.errors[1].problem_zh
+    assert count(session, Case) == 0

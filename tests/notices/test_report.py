@@ -115,3 +115,41 @@ def test_chart_geometry() -> None:
     assert c["bars"][1]["y"] + c["bars"][1]["h"] == pytest.approx(c["base"])
     s = stacked_bar_chart(["x", "y"], [("one", [1, 2]), ("two", [3, 0])])
     assert [len(r["segs"]) for r in s["rows"]] == [2, 1]
+
+
+def test_bulletin_shows_the_three_rates(db: Session, wuqing: District, tmp_path: Path) -> None:
+    from cases.indicators import import_stats
+    from cases.models import TownshipStat, User
+    from tests.workbooks import STAT_HEADERS, book
+
+    per = period_of("week", TODAY)
+    assert bulletin_data(db, wuqing, per, as_of=TODAY)["indicators"]["district"] is None
+    bureau = User(name="rev", role="reviewer")
+    db.add(bureau)
+    db.commit()
+    import_stats(db, book(STAT_HEADERS, [[wuqing.townships[0].code, 2025, 1000, 950, 520, 350],
+                                         [wuqing.townships[1].code, 2025, 800, 700, 300, 200]]),
+                 actor=bureau, today=TODAY)
+    try:
+        data = bulletin_data(db, wuqing, per, as_of=TODAY)
+        ind = data["indicators"]
+        assert ind["year"] == 2025 and ind["district"]["gross_enrolment"] == 91.7
+        assert ind["district_missed"] == ["学前三年毛入园率", "普惠性幼儿园覆盖率", "公办园在园幼儿占比"]
+        _notice, path = render_report(db, wuqing, "week", tmp_path / "bulletin.pdf", today=TODAY, key=KEY)
+        text = pdf_text(path)
+        assert "学前教育“三率”情况" in text and "全区学前三年毛入园率91.7%" in text
+        assert "图4" in text and "普惠性幼儿园覆盖率未达标的镇街1个：大碱厂镇" in text.replace("\n", "")
+    finally:
+        for row in db.exec(__import__("sqlmodel").select(TownshipStat)).all():
+            db.delete(row)
+        db.delete(bureau)
+        db.commit()
+
+
+def test_paired_chart_geometry() -> None:
+    from cases.notices.charts import paired_column_chart
+
+    c = paired_column_chart(["毛入园率", "覆盖率"], [91.0, 85.3], [93.0, None], unit="%")
+    assert [b["value"] for b in c["bars"]] == ["91.0%", "93%", "85.3%"]  # no column for a missing target
+    tall = max(c["bars"], key=lambda b: b["h"])
+    assert tall["value"] == "93%" and all(b["y"] + b["h"] == c["base"] for b in c["bars"])
