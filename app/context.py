@@ -88,9 +88,16 @@ def _default(o: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(o).__name__}")
 
 
+# JSON escapes C0 controls itself; C1 controls (e.g. U+009B, a CSI to some terminals) and bidirectional
+# overrides are written as \\u escapes too, so the document is the same data and safe on a terminal
+_JSON_UNSAFE = {i: f"\\u{i:04x}" for i in (*range(0x7f, 0xa0), 0x202a, 0x202b, 0x202c, 0x202d, 0x202e,
+                                          0x2066, 0x2067, 0x2068, 0x2069)}
+
+
 def print_json(obj: Any) -> None:
     """One JSON document on stdout, nothing else."""
-    sys.stdout.write(json.dumps(obj, ensure_ascii=False, indent=2, default=_default) + "\n")
+    text = json.dumps(obj, ensure_ascii=False, indent=2, default=_default).translate(_JSON_UNSAFE)
+    sys.stdout.write(text + "\n")
 
 
 P = ParamSpec("P")

@@ -75,14 +75,16 @@ def test_escape_sequences_already_stored_never_reach_the_terminal(db: str) -> No
     eng = make_engine(db)
     with eng.begin() as conn:  # data typed before the policy existed
         conn.execute(sa.text("update point set name = :n, address = :a"),
-                     {"n": "旧\x1b[2J\x1b]0;pwned\x07数据[/bold]", "a": "某\x1b[31m地"})
+                     {"n": "旧\x1b[2J\x1b]0;pwned\x07数据[/bold]", "a": "某\x1b[31m地\x9b2J\u202e"})
     eng.dispose()
     for args in (("case", "list"), ("case", "show", str(cid))):
         out = run(*args, "--db", db).stdout
         assert "\x1b" not in out and "\x07" not in out
         assert "旧数据[/bold]" in out
-    # JSON keeps the data as stored (escaped by JSON itself)
-    assert json.loads(run("case", "show", str(cid), "--json", "--db", db).stdout)["point"]["address"] == "某\x1b[31m地"
+    # JSON keeps the data as stored, every control character escaped
+    raw = run("case", "show", str(cid), "--json", "--db", db).stdout
+    assert not {"\x1b", "\x9b", "\u202e"} & set(raw)
+    assert json.loads(raw)["point"]["address"] == "某\x1b[31m地\x9b2J\u202e"
 
 
 def test_inbox_shows_subjects_literally(db: str) -> None:

@@ -219,3 +219,19 @@ def test_cutoff_warnings() -> None:
     assert any("晚于今天" in zh for zh, _ in district_warnings(future, today=date(2026, 1, 1)))
     early = d.model_copy(update={"district": info.model_copy(update={"cutoff": date(2020, 1, 1)})})
     assert any("campaign_start" in en for _, en in district_warnings(early, today=date(2026, 1, 1)))
+
+
+def test_registry_import_rows_follow_the_same_policy(session: Session, people: People, driver: Driver) -> None:
+    """A zero-width name is a row error listed with the others, not a failure halfway through the import."""
+    from cases.registry_import import import_registry
+    from cases.workbook import ImportRefused
+    from tests.conftest import NOW
+    from tests.workbooks import POINT_HEADERS, book
+
+    data = book(POINT_HEADERS, [["\u200b\u200b", "梅厂镇", "前庄村1号", "张三", "", date(2022, 3, 1)],
+                                ["好托幼点", "梅厂镇", "前庄村2号", "李四", "", date(2022, 3, 1)]])
+    with pytest.raises(ImportRefused) as exc:
+        import_registry(session, driver.district, data, actor=people.reviewer, today=date(2026, 11, 2), now=NOW)
+    assert [(e.row, e.column) for e in exc.value.errors] == [(2, "托幼点名称")]
+    assert "不能为空" in exc.value.errors[0].problem_zh
+    assert _count(session, Point) == 0
