@@ -242,6 +242,7 @@ class Law(_Strict):
     empowering_text: str = ""  # the article's words, quoted where the notice cites it
     unregistered: str = "《幼儿园管理条例》第十一条"  # the norm an unregistered point violates
     campaign: str = ""  # the campaign's own basis (the district's plan), cited for 不予备案
+    campaign_text: str = ""  # the plan's words on filing, quoted with it
     procedure: str = "《中华人民共和国行政处罚法》第四十四条、第四十五条、第六十三条、第六十四条"  # intent and hearing
     decision: str = "《中华人民共和国行政处罚法》第五十九条"  # what a decision must state
     hearing_days: int = 5  # 陈述、申辩 and 听证 requested within these working days of service (第六十四条、第八十五条)

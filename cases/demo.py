@@ -80,7 +80,8 @@ def _users(session: Session, district: District) -> DemoUsers:
                                password_hash=demo_hash, display_name=f"{cfg.name}负责人",
                                email=f"lead{i:02d}@demo.invalid")
     reviewers = [add_user(session, name=f"reviewer{i}", role="reviewer", password_hash=demo_hash,
-                          display_name=f"区教育局审核员{i}", email=f"reviewer{i}@demo.invalid") for i in (1, 2)]
+                          display_name=f"{district.district.bureau_short}审核员{i}",
+                          email=f"reviewer{i}@demo.invalid") for i in (1, 2)]
     committee = add_user(session, name="committee", role="committee", password_hash=demo_hash,
                          display_name="专项工作委员会", email="committee@demo.invalid")
     admin = add_user(session, name="admin", role="admin", password_hash=demo_hash, display_name="系统管理员")

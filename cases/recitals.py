@@ -25,8 +25,9 @@ _LOGGER = logging.getLogger(__name__)
 
 ADVERSE_KINDS = frozenset({NoticeKind.REFUSAL_NOTICE.value, NoticeKind.SUSPENSION_ORDER.value,
                            NoticeKind.PENALTY_INTENT.value, NoticeKind.BAN_DECISION.value})
-# Kinds that state the findings of the last inspection when the transition itself carries none.
-FINDINGS_KINDS = frozenset({NoticeKind.PENALTY_INTENT.value, NoticeKind.BAN_DECISION.value})
+# Kinds that state the findings of the last inspection, and the reason given in the case, when the
+# transition itself carries none (a bureau's approval decides on the inspector's proposal).
+FINDINGS_KINDS = ADVERSE_KINDS
 
 _EVENT = CaseEvent.__table__  # type: ignore[attr-defined]
 _NOTICE = Notice.__table__  # type: ignore[attr-defined]
@@ -58,12 +59,28 @@ def last_findings(session: Session, case_id: int) -> tuple[tuple[str, ...], tupl
             tuple(sorted(c for c, r in results.items() if r == "major")))
 
 
+def case_reason(session: Session, case: Any, kind: str) -> str:
+    """The specific reason given in the case for an adverse decision taken without a reason of its own.
+
+    A ban states the reason of its notice of intent; a decision on a proposal, the proposal's reason.
+    """
+    if kind == NoticeKind.BAN_DECISION.value and case.id is not None:
+        row = session.connection().execute(
+            sa.select(_NOTICE.c.data).where(_NOTICE.c.case_id == case.id,
+                                            _NOTICE.c.kind == NoticeKind.PENALTY_INTENT.value)
+            .order_by(_NOTICE.c.id.desc()).limit(1)).first()
+        if row is not None and (row[0] or {}).get("reason"):
+            return str(row[0]["reason"])
+    return str(getattr(case, "proposal_reason", "") or "")
+
+
 def law_snapshot(district: District) -> dict[str, Any]:
     """The district's legal citations, as printed on the notice (kept with it)."""
     law = district.law
     return {
         "empowering": law.empowering, "empowering_text": law.empowering_text, "unregistered": law.unregistered,
-        "campaign": law.campaign, "procedure": law.procedure, "decision": law.decision,
+        "campaign": law.campaign, "campaign_text": law.campaign_text, "procedure": law.procedure,
+        "decision": law.decision,
         "hearing_days": law.hearing_days, "review_body": district.review_body, "review_days": law.review_days,
         "review_law": law.review_law, "court": law.court, "litigation_months": law.litigation_months,
         "litigation_law": law.litigation_law,

@@ -336,10 +336,12 @@ def issue_notice(
     town_cfg = district.township(township.code)
     township_unit = town_cfg.unit if town_cfg else township.name
     notes = notes or {}
-    from cases.recitals import FINDINGS_KINDS, last_findings, legal_context
+    from cases.recitals import FINDINGS_KINDS, case_reason, last_findings, legal_context
 
     if kind.value in FINDINGS_KINDS and not failed and not major and case.id is not None:
         failed, major = last_findings(session, case.id)  # the facts found at the last inspection
+    if kind.value in FINDINGS_KINDS and not reason.strip():
+        reason = case_reason(session, case, kind.value)  # the specific reason given in the case
     extra = {**legal_context(session, district, case.id, kind.value), **extra}  # law, history, evidence
     items = []
     for code, result in [*((c, "fail") for c in failed), *((c, "major") for c in major)]:
