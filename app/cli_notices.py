@@ -19,6 +19,7 @@ from app.context import ConfigOpt, DbOpt, JsonOpt, handle_errors, open_context, 
 from app.output import out
 from cases.errors import InvalidInput, NotFound
 from cases.models import Notice
+from cases.validation import parse_date
 from workflow.notices import NOTICE_TITLES, NoticeKind
 
 _LOGGER = logging.getLogger(__name__)
@@ -198,16 +199,12 @@ def deliver_notice(
     config: ConfigOpt = None,
 ) -> None:
     """登记文书送达并出具送达回证 / record the service of a notice and issue its 送达回证."""
-    from datetime import date
-
     from cases.serving import deliver
     from cases.users import get_user
 
-    try:
-        served_on = date.fromisoformat(on)
-    except ValueError:
-        raise InvalidInput(f"--on 须为 YYYY-MM-DD 格式的日期，而不是「{on}」",
-                           f"--on must be a date as YYYY-MM-DD, not {on!r}") from None
+    served_on = parse_date(on, "served_on")
+    if served_on is None:
+        raise InvalidInput("请用 --on 给出送达日期 YYYY-MM-DD", "--on must give the service date as YYYY-MM-DD")
     ctx = open_context(db, config)
     with Session(ctx.engine, expire_on_commit=False) as session:
         actor = get_user(session, as_user)

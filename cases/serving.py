@@ -28,6 +28,7 @@ from cases.config import District
 from cases.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from cases.models import Case, CaseEvent, Message, Notice, NoticeService, User, utcnow
 from cases.service import _INSERT_EVENT, _UPDATE_CASE, issue_notice, load_case, local_today
+from cases.validation import check_date, clean_text, for_terminal, is_clean
 from workflow.notices import NoticeKind
 from workflow.spec import Role
 
@@ -108,6 +109,11 @@ def deliver(
     now = now or utcnow()
     today = local_today(district, now)
     code = method_code(method)
+    recipient = clean_text("recipient", recipient)
+    place = clean_text("address", place)
+    check_date(served_on, "served_on")
+    if not is_clean(number, limit=64):
+        raise NotFound(f"找不到文书 {for_terminal(number)[:64]}", f"no notice numbered {for_terminal(number)[:64]}")
     if actor.role not in SERVERS:
         raise NotAllowed(f"{Role(actor.role).zh}不能登记送达", f"role {actor.role} cannot record service")
     notice = session.exec(select(Notice).where(Notice.number == number.strip())).first()

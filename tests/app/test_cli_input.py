@@ -159,3 +159,24 @@ def test_init_warns_about_a_cutoff_in_the_future(tmp_path: Path) -> None:
                       encoding="utf-8")
     r = run("init", "--config", str(future), "--db", f"sqlite:///{tmp_path / 'x.db'}")
     assert "district.cutoff" in r.stderr and "warning" in r.stderr
+
+
+def test_notice_deliver_follows_the_policy(db: str) -> None:
+    from datetime import date
+
+    run("user", "add", "rev", "--role", "reviewer", "--db", db)
+    cid = json.loads(_add(db, "送达托幼点", "--json").stdout)["case_id"]
+    run("case", "do", str(cid), "start_review", "--as", "insp", "--db", db)
+    out = json.loads(run("case", "do", str(cid), "order_rectification", "--fail", "F01", "--as", "insp", "--json",
+                         "--db", db).stdout)
+    [number] = out["notices"]
+    today = date.today()
+    compact = today.strftime("%Y%m%d")
+    for extra, word in ((["--on", compact], "YYYY-MM-DD"),
+                        (["--on", today.isoformat(), "--recipient", "李\x00四"], "控制字符"),
+                        (["--on", today.isoformat(), "--recipient", "李" * 101], "过长")):
+        r = run("notice", "deliver", number, "--method", "direct", *extra, "--as", "insp", "--db", db, code=2)
+        assert word in r.stderr
+    r = run("notice", "deliver", "武清\x00教", "--method", "direct", "--on", today.isoformat(), "--as", "insp",
+            "--db", db, code=4)
+    assert "\x00" not in r.stderr
