@@ -62,6 +62,8 @@ def case_page(request: Request, session: Session, web: Any, user: User, case_id:
         "conflict": isinstance(error, Conflict),
         "posted": posted or {},
         "pdf_available": nt.pdf_available(),
+        "today": web.today().isoformat(),
+        "served": request.query_params.get("served", ""),
     }, status_code=status_for(error) if error else 200)
 
 

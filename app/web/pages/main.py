@@ -2,12 +2,26 @@
 
 from fastapi import APIRouter
 
-from app.web.pages import auth, campaign, cases, dashboard, designation, hotline, inbox, points, users, verify, worklist
+from app.web.pages import (
+    auth,
+    campaign,
+    cases,
+    dashboard,
+    delivery,
+    designation,
+    hotline,
+    inbox,
+    points,
+    users,
+    verify,
+    worklist,
+)
 
 router = APIRouter(include_in_schema=False)
 router.include_router(auth.router)
 router.include_router(worklist.router)
 router.include_router(cases.router)
+router.include_router(delivery.router)
 router.include_router(points.router)
 router.include_router(inbox.router)
 router.include_router(dashboard.router)

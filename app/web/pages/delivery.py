@@ -1,0 +1,70 @@
+"""Service (送达) from the case page: record how, when and to whom a notice was served.
+
+One form per unserved notice (templates/web/_deliver.html); a refused service shows the case
+page again with the error and what was typed, a recorded one redirects back (post/redirect/get).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import RedirectResponse, Response
+from sqlmodel import Session
+from starlette.datastructures import FormData
+
+from app.web.deps import CsrfChecked, SessionDep, WebDep
+from app.web.errors import status_for
+from app.web.security import SignedIn
+from cases.errors import InvalidInput, NotFound, TuoyouError
+from cases.models import Notice
+from cases.queries import get_case
+from cases.serving import deliver
+
+_LOGGER = logging.getLogger(__name__)
+
+router = APIRouter(tags=["pages"])
+
+NoticeId = Annotated[int, Path(ge=1, le=2**62)]
+
+
+def _served_on(text: str) -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise InvalidInput("请填写送达日期（年-月-日）", "the service date must be a date (YYYY-MM-DD)") from None
+
+
+def _deliver(request: Request, session: Session, web: Any, signed: SignedIn, notice_id: int,
+             form: FormData) -> Response:
+    from app.web.pages.cases import case_page
+
+    user = signed.user
+    notice = session.get(Notice, notice_id)
+    if notice is None or notice.case_id is None:
+        raise NotFound(f"找不到文书 {notice_id}", f"no notice {notice_id}")
+    case_id = notice.case_id
+    get_case(session, user=user, case_id=case_id)  # scope: another township's case is not found
+    posted = {k: str(v) for k, v in form.items() if isinstance(v, str)}
+    posted["deliver_notice"] = str(notice_id)
+    try:
+        served = deliver(session=session, district=web.district, number=notice.number,
+                         method=str(form.get("method", "")), served_on=_served_on(str(form.get("served_on", ""))),
+                         actor=user, recipient=str(form.get("recipient", "")), place=str(form.get("place", "")),
+                         now=web.now())
+    except TuoyouError as exc:
+        _LOGGER.info("notice %s: service refused for %s: %s", notice.number, user.name, exc.en)
+        if status_for(exc) == 404:
+            raise
+        return case_page(request, session, web, user, case_id, error=exc, posted=posted)
+    return RedirectResponse(f"/cases/{case_id}?served={served.receipt.number}#notices", status_code=303)
+
+
+@router.post("/notices/{notice_id}/deliver")
+async def deliver_form(request: Request, notice_id: NoticeId, signed: CsrfChecked, session: SessionDep,
+                       web: WebDep) -> Response:
+    form = await request.form()
+    return await run_in_threadpool(_deliver, request, session, web, signed, notice_id, form)
