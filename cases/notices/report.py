@@ -216,6 +216,15 @@ def bulletin_charts(data: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def bulletin_addressee(district: District) -> str:
+    """各镇人民政府、街道办事处 as the district has them (石景山 has 街道 only), and the district's units."""
+    towns = any(not t.name.endswith("街道") for t in district.townships)
+    streets = any(t.name.endswith("街道") for t in district.townships)
+    parts = (("各镇人民政府", towns), ("街道办事处" if towns else "各街道办事处", streets))
+    bodies = "、".join(b for b, has in parts if has)
+    return f"{bodies}，区有关单位"
+
+
 def issue_bulletin(session: Session, district: District, period: str, *, today: date | None = None,
                    addressee: str | None = None) -> Notice:
     """The bulletin of `period` as a numbered Notice; the same figures give back the same notice."""
@@ -224,7 +233,7 @@ def issue_bulletin(session: Session, district: District, period: str, *, today: 
     as_of = today or local_today(district)
     per = period_of(period, as_of)
     data = bulletin_data(session, district, per, as_of=as_of)
-    data["addressee"] = addressee or "各镇人民政府、街道办事处，区有关单位"
+    data["addressee"] = addressee or bulletin_addressee(district)
     data["issuer"] = district.district.bureau
     figures = canonical_json({k: v for k, v in data.items() if k not in ("as_of",)})
     data["figures"] = hashlib.sha256(figures.encode()).hexdigest()[:16]

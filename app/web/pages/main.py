@@ -12,6 +12,7 @@ from app.web.pages import (
     hotline,
     inbox,
     points,
+    reports,
     users,
     verify,
     worklist,
@@ -22,6 +23,7 @@ router.include_router(auth.router)
 router.include_router(worklist.router)
 router.include_router(cases.router)
 router.include_router(delivery.router)
+router.include_router(reports.router)
 router.include_router(points.router)
 router.include_router(inbox.router)
 router.include_router(dashboard.router)
