@@ -137,3 +137,18 @@ def test_rates_form_upload_and_dashboard(as_user, people: People, session: Sessi
     assert insp.post("/indicators", form).status_code == 403
     assert upload(insp, "/indicators/import", book(STAT_HEADERS, [["梅厂镇", 2024, 1, 1, 0, 0]])).status_code == 403
     assert session.exec(select(Point)).all() == []
+
+
+def test_unconfirmed_uploads_are_dropped_after_a_day(as_user, people: People, data_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    import os
+
+    b = as_user(people.reviewer)
+    row = ["甲托幼点", "梅厂镇", "一号路", "张三", "", "2023-05-01"]
+    first = TOKEN_RE.search(upload(b, "/import/points", book(POINT_HEADERS, [row])).text)
+    assert first
+    waiting = data_dir / "imports" / f"{people.reviewer.id}-{first[1]}.xlsx"
+    assert waiting.exists()
+    os.utime(waiting, (0, 0))  # a day and more ago
+    upload(b, "/import/points", book(POINT_HEADERS, [[*row[:2], "二号路", *row[3:]]]))
+    assert not waiting.exists()
+    assert b.post("/import/points/confirm", {"token": first[1]}).status_code == 404

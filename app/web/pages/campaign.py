@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -40,6 +41,7 @@ router = APIRouter(tags=["pages"])
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAX_UPLOAD = 20 * 1024 * 1024  # a registry of 100,000 rows is about 4 MB
 PREVIEW_ROWS = 50
+PENDING_SECONDS = 24 * 3600  # how long an unconfirmed upload waits
 FORM_CAP = 200
 _TOKEN = re.compile(r"^[0-9a-f]{64}$")
 
@@ -101,6 +103,17 @@ def _import_page(request: Request, session: Session, web: WebState, user: User, 
     }, status_code=status_for(error) if error else 200)
 
 
+def _forget_stale(folder: Path) -> None:
+    """Uploads never confirmed are dropped after a day."""
+    cutoff = time.time() - PENDING_SECONDS
+    for old in folder.iterdir():
+        try:
+            if old.stat().st_mtime < cutoff:
+                old.unlink()
+        except FileNotFoundError:  # another worker removed it first
+            pass
+
+
 @router.get("/import/points")
 def import_form(request: Request, user: CurrentUser, session: SessionDep, web: WebDep) -> Response:
     done = {k: v for k, v in request.query_params.items() if k in ("imported", "duplicates", "skipped", "first")}
@@ -115,6 +128,7 @@ def _preview(request: Request, session: Session, web: WebState, user: User, data
     token = hashlib.sha256(data).hexdigest()
     folder = _pending_dir(web)
     folder.mkdir(parents=True, exist_ok=True)
+    _forget_stale(folder)
     path = _pending_path(web, user, token)
     path.write_bytes(data)
     (folder / f"{user.id}-{token}.name").write_text(filename, encoding="utf-8")
