@@ -10,12 +10,11 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 from sqlmodel import Session
 
 from app.context import ConfigOpt, DbOpt, JsonOpt, handle_errors, open_context, print_json
+from app.output import out  # user data printed literally, without control sequences
 from cases.complaints import OUTCOME_ZH, add_complaint, list_complaints, reply_complaint
 from cases.errors import InvalidInput
 from cases.queries import case_detail
@@ -26,7 +25,6 @@ from cases.validation import parse_date
 designation_app = typer.Typer(help="小区配套园办园性质认定 / estate kindergarten designation", no_args_is_help=True)
 complaint_app = typer.Typer(help="12345 接诉即办工单 / hotline complaints", no_args_is_help=True)
 
-out = Console()
 AsOpt = Annotated[str, typer.Option("--as", help="以哪个用户的身份 / acting user name")]
 
 
@@ -133,7 +131,7 @@ def complaint_list(
     table = Table("工单号", "受理", "托幼点", "镇街", "案件", "案件状态", "答复期限", "答复状态",
                   title=f"12345 工单 共 {len(rows)} 件 / {len(rows)} complaints")
     for r in rows:
-        table.add_row(escape(r.number), r.received_on.isoformat(), escape(r.point), escape(r.township),
+        table.add_row(r.number, r.received_on.isoformat(), r.point, r.township,
                       f"#{r.case_id}", r.state_zh, r.reply_due.isoformat(),
                       r.status_zh + (f" {r.replied_on.isoformat()}" if r.replied_on else ""))
     out.print(table)

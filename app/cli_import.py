@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlmodel import Session
 
 from app.context import ConfigOpt, DbOpt, JsonOpt, handle_errors, open_context, print_json
+from app.output import bold, err, out  # user data printed literally, without control sequences
 from cases.errors import InvalidInput
 from cases.indicators import RATES, STAT_COLUMNS, import_stats, indicator_report
 from cases.service import local_today
@@ -30,8 +30,6 @@ _LOGGER = logging.getLogger(__name__)
 import_app = typer.Typer(help="从 Excel 导入 / import from Excel workbooks", no_args_is_help=True)
 export_app = typer.Typer(help="导出 Excel / export Excel workbooks", no_args_is_help=True)
 
-err = Console(stderr=True)
-out = Console()
 
 AsOpt = Annotated[str, typer.Option("--as", help="以哪个用户的身份 / acting user name")]
 FileArg = Annotated[Path, typer.Argument(metavar="FILE.xlsx", help="Excel 工作簿 / workbook")]
@@ -252,7 +250,7 @@ def indicators(
                   title=f"{ctx.district.district.name} {report.year} 年学前教育三率 / three rates")
     rows: list[dict[str, Any]] = data["townships"] + ([data["district"]] if data["district"] else [])
     for i, r in enumerate(rows):
-        name = r["name"] if i < len(data["townships"]) else f"[bold]全区 {r['name']}[/bold]"
+        name = r["name"] if i < len(data["townships"]) else bold(f"全区 {r['name']}")
         table.add_row(name, str(r["population"]), str(r["enrolled"]), str(r["public"]), str(r["inclusive_private"]),
                       *(_fmt(r[k]) + _mark(r["meets"][k]) for k, _zh, _en in RATES))
     out.print(table)

@@ -180,3 +180,11 @@ def test_notice_deliver_follows_the_policy(db: str) -> None:
     r = run("notice", "deliver", "武清\x00教", "--method", "direct", "--on", today.isoformat(), "--as", "insp",
             "--db", db, code=4)
     assert "\x00" not in r.stderr
+
+
+def test_complaint_list_prints_names_literally(db: str) -> None:
+    cid = json.loads(_add(db, "投诉[/bold][link=https://x]托育点", "--json").stdout)["case_id"]
+    point = json.loads(run("case", "show", str(cid), "--json", "--db", db).stdout)["point"]["id"]
+    run("complaint", "add", "--number", "GD-1", "--point", str(point), "--as", "insp", "--db", db)
+    out = run("complaint", "list", "--db", db).stdout
+    assert "投诉[/bold][link=https://x]托育点" in out and "GD-1" in out and "\\[" not in out
