@@ -182,7 +182,9 @@ def fill_demo(
                 case = result.case
                 # the inspector serves what was issued, a day or two later (deadlines then run from service)
                 for notice in result.notices:
-                    if notice.kind not in district.service.kinds:
+                    # some recent notices are still waiting to be served (their deadlines provisional)
+                    if notice.kind not in district.service.kinds or (
+                            trigger != "notify_intent" and (today - day).days < 10 and rng.random() < 0.5):
                         continue
                     served_on = min(day + timedelta(days=rng.randint(0, 2)), today)
                     try:

@@ -17,7 +17,7 @@ from cases.errors import InvalidInput
 from cases.service import Action
 from workflow.engine import engine_for
 from workflow.registry import spec_for
-from workflow.spec import PREVIOUS
+from workflow.spec import PREVIOUS, SAME
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ def action_forms(allowed: list[str], state: str, workflow: str = "rectification"
         if t is None:
             continue
         codes = {g.code for g in t.guards}
-        dest = "提议前的状态" if t.dest == PREVIOUS else eng.state_zh(t.dest)
+        dest = {PREVIOUS: "提议前的状态", SAME: "状态不变"}.get(t.dest) or eng.state_zh(t.dest)
         target = next((g for g in t.guards if g.code == "target"), None)
         forms.append(ActionForm(
             trigger=trigger, zh=t.zh, dest_zh=dest, inspection=t.inspection, needs_reason="reason" in codes,
