@@ -152,3 +152,18 @@ def test_a_notice_404_does_not_name_its_case(client: TestClient, engine, people:
     err = _error(r)
     assert f"文书 {notice_id} 不存在" == err["zh"]
     assert "案件" not in err["zh"] and "case" not in err["en"]
+
+
+def test_the_service_form_follows_the_policy(as_user, people: People, driver: Driver) -> None:  # type: ignore[no-untyped-def]
+    case = driver.open()
+    driver.do(case, "start_review")
+    [order] = driver.do(case, "order_rectification", failed=("P02",)).notices
+    b = as_user(people.inspector)
+    r = b.post(f"/notices/{order.id}/deliver", {"method": "left", "served_on": "20261102", "recipient": "张三"})
+    assert r.status_code == 400 and "YYYY-MM-DD" in r.text
+    r = b.post(f"/notices/{order.id}/deliver", {"method": "left", "served_on": "2026-11-02", "recipient": "张\x00三"})
+    assert r.status_code == 400 and "控制字符" in r.text
+    assert b.post(f"/notices/{2**40}/deliver", {"method": "left", "served_on": "2026-11-02"}).status_code == 404
+    other = as_user(people.other_inspector)
+    r = other.post(f"/notices/{order.id}/deliver", {"method": "left", "served_on": "2026-11-02"})
+    assert r.status_code == 404 and f"案件 {case.id}" not in r.text

@@ -23,6 +23,7 @@ from cases.errors import InvalidInput, NotFound, TuoyouError
 from cases.models import Notice
 from cases.queries import get_case
 from cases.serving import deliver
+from cases.validation import in_id_range, parse_date
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -32,10 +33,10 @@ NoticeId = Annotated[int, Path(ge=1, le=2**62)]
 
 
 def _served_on(text: str) -> date:
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise InvalidInput("请填写送达日期（年-月-日）", "the service date must be a date (YYYY-MM-DD)") from None
+    day = parse_date(text, "served_on")  # the one policy: exactly YYYY-MM-DD
+    if day is None:
+        raise InvalidInput("请填写送达日期（年-月-日）", "the service date must be a date (YYYY-MM-DD)")
+    return day
 
 
 def _deliver(request: Request, session: Session, web: Any, signed: SignedIn, notice_id: int,
@@ -43,11 +44,15 @@ def _deliver(request: Request, session: Session, web: Any, signed: SignedIn, not
     from app.web.pages.cases import case_page
 
     user = signed.user
-    notice = session.get(Notice, notice_id)
+    missing = NotFound(f"找不到文书 {notice_id}", f"no notice {notice_id}")
+    notice = session.get(Notice, notice_id) if in_id_range(notice_id) else None
     if notice is None or notice.case_id is None:
-        raise NotFound(f"找不到文书 {notice_id}", f"no notice {notice_id}")
+        raise missing
     case_id = notice.case_id
-    get_case(session, user=user, case_id=case_id)  # scope: another township's case is not found
+    try:
+        get_case(session, user=user, case_id=case_id)  # scope: another township's case is not found
+    except NotFound:  # the same answer as for no notice at all, without naming the case
+        raise missing from None
     posted = {k: str(v) for k, v in form.items() if isinstance(v, str)}
     posted["deliver_notice"] = str(notice_id)
     try:
