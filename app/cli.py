@@ -362,21 +362,64 @@ def case_do(
 @handle_errors
 def audit_verify(
     case_id: Annotated[int | None, typer.Option("--case", help="只核验该案件 / one case")] = None,
+    seal_fp: Annotated[str | None, typer.Option("--seal", help="督查通报上印的封存指纹 / the seal fingerprint "
+                                                               "printed in a 督查通报")] = None,
+    json_out: JsonOpt = False,
     db: DbOpt = None,
     config: ConfigOpt = None,
 ) -> None:
-    """核验审计哈希链，全部完好时退出码为 0 / exit 0 when every hash chain is intact."""
+    """核验审计哈希链、案件记录与区级封存，全部完好时退出码为 0 / exit 0 when every chain, row and seal holds."""
+    from cases import seal
+
     ctx = open_context(db, config)
     with Session(ctx.engine, expire_on_commit=False) as s:
         breaks = audit.verify(s, case_id)
+        if seal_fp:
+            found = seal.find(s, seal_fp)
+            if found is None:
+                breaks.append(audit.Break(0, None, f"封存指纹 {seal_fp} 不存在（封存记录被删除或改写）",
+                                          f"no seal has the fingerprint {seal_fp} (seals deleted or rewritten)"))
+    if json_out:
+        print_json({"intact": not breaks, "breaks": [
+            {"case_id": b.case_id or None, "seq": b.seq, "zh": b.problem_zh, "en": b.problem_en} for b in breaks]})
+        if breaks:
+            raise typer.Exit(7)
+        return
     if not breaks:
         typer.echo("审计链完好 / every hash chain is intact")
         return
     for b in breaks:
+        if not b.case_id:
+            echo(f"区级封存：{b.problem_zh} / seal: {b.problem_en}", err=True)
+            continue
         where = f"第 {b.seq} 条" if b.seq else ""
         echo(f"案件 {b.case_id} {where}：{b.problem_zh} / case {b.case_id}: {b.problem_en}", err=True)
-    typer.echo(f"发现 {len(breaks)} 个案件的审计链被破坏 / {len(breaks)} broken chains", err=True)
+    cases = len({b.case_id for b in breaks})
+    typer.echo(f"发现 {len(breaks)} 处不一致，涉及 {cases} 个案件或封存 / {len(breaks)} breaks in {cases} cases or "
+               "seals", err=True)
     raise typer.Exit(7)
+
+
+@audit_app.command("seal")
+@handle_errors
+def audit_seal(
+    json_out: JsonOpt = False,
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """区级封存：锚定每个案件审计链的最新记录并打印封存指纹 / anchor every case's chain head now."""
+    from cases import seal
+
+    ctx = open_context(db, config)
+    with Session(ctx.engine, expire_on_commit=False) as s:
+        sealed = seal.seal(s)
+    if sealed is None:
+        raise InvalidInput("没有可封存的案件", "there are no cases to seal")
+    if json_out:
+        print_json(sealed.as_dict())
+        return
+    typer.echo(f"第 {sealed.seq} 次封存：{sealed.cases} 个案件，{sealed.events} 条记录，指纹 {sealed.fingerprint} / "
+               f"seal {sealed.seq}: {sealed.cases} cases, {sealed.events} events, fingerprint {sealed.fingerprint}")
 
 
 @workflow_app.command("show")

@@ -19,7 +19,8 @@ from workflow.registry import WORKFLOWS, spec_for
 from workflow.registry import current as current_workflow
 
 TOWNSHIP_ROLES = ("inspector", "lead")
-EXTRA_TRIGGERS_ZH = {"open": "立案", "escalate": "督办升级", "serve": "送达"}  # audit events that are not transitions
+# audit events that are not transitions
+EXTRA_TRIGGERS_ZH = {"open": "立案", "escalate": "督办升级", "serve": "送达", "render": "生成文书文件"}
 ACTIVE_STATES = ("rectifying", "overdue", "reinspecting", "refused", "enforcement")
 
 

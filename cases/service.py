@@ -124,6 +124,7 @@ _CLAIMED_LEVEL = sa.select(sa.func.max(ESCALATION.c.level)).where(
     ESCALATION.c.case_id == sa.bindparam("case_id"), ESCALATION.c.deadline == sa.bindparam("deadline"),
     ESCALATION.c.kind == sa.bindparam("kind"))
 _INSERT_EVENT = EVENT.insert().returning(EVENT.c.id)
+_INSERT_INSPECTION = INSPECTION.insert().returning(INSPECTION.c.id)
 _INSERT_NOTICE = NOTICE.insert().returning(NOTICE.c.id)
 _NOTICE_EVENT = NOTICE.update().where(NOTICE.c.id == sa.bindparam("_id"))
 _UPDATE_CASE = CASE.update().where(CASE.c.id == sa.bindparam("_id"), CASE.c.version == sa.bindparam("_version"))
@@ -223,13 +224,15 @@ def advance(
             if action.target:
                 case.target = action.target
         case.updated_at = now
+        bound: dict[str, Any] = {}  # the rows this event creates, bound into its hash
         if step.spec.inspection:
             results = {c.code: "pass" for c in district.checklist}
             results.update({c: "fail" for c in action.failed})
             results.update({c: "major" for c in action.major})
-            conn.execute(INSPECTION.insert(), {
-                "case_id": case_id, "inspector_id": actor.id, "trigger": action.trigger, "round": case.round,
-                "results": results, "notes": dict(action.notes), "at": now})
+            inspection = {"case_id": case_id, "inspector_id": actor.id, "trigger": action.trigger,
+                          "round": case.round, "results": results, "notes": dict(action.notes)}
+            inspection_id = conn.execute(_INSERT_INSPECTION, {**inspection, "at": now}).scalar_one()
+            bound["inspection"] = {"id": inspection_id, "hash": audit.inspection_digest(inspection)}
         notices: list[Notice] = []
         if step.notice is not None:
             notices.append(_issue_notice(session, district, case, step.notice, actor, action, today, **facts))
@@ -243,6 +246,9 @@ def advance(
                 **facts, **action.data,
             }.items() if v not in (None, "", [])},
         )
+        if notices:
+            bound["notice_hash"] = audit.notice_digest(notices[0])
+        event.data.update(bound)
         audit.chain(case, event)
         event.id = conn.execute(_INSERT_EVENT, event.values()).scalar_one()
         if notices:
@@ -477,11 +483,12 @@ def open_case(
         raise InvalidInput("登记日期不能晚于今天", "registered-on date cannot be in the future")
     conn = session.connection()
     try:
-        point_id = conn.execute(_INSERT_POINT, {
+        point_row = {
             "name": name.strip(), "township_id": town.id, "address": address.strip(), "operator": operator.strip(),
             "phone": phone.strip(), "registered_on": registered_on, "source": source, "kind": kind,
             "created_at": now,
-        }).scalar_one()
+        }
+        point_id = conn.execute(_INSERT_POINT, point_row).scalar_one()
         case_id = conn.execute(_INSERT_CASE, {
             "point_id": point_id, "township_id": town.id, "workflow": spec.name, "workflow_version": spec.version,
             "state": spec.initial,
@@ -493,7 +500,8 @@ def open_case(
             case_id=case_id, actor_id=actor.id, actor=actor.name, role=actor.role, trigger="open", from_state="",
             to_state=spec.initial, at=now,
             data={"point": name.strip(), "source": source, "registered_on": registered_on.isoformat(),
-                  "workflow": spec.name, "workflow_version": spec.version, **(event_data or {})})
+                  "workflow": spec.name, "workflow_version": spec.version, **(event_data or {}),
+                  "point_id": point_id, "point_hash": audit.point_digest(point_row)})
         audit.chain(case, ev)
         conn.execute(_INSERT_EVENT, ev.values())
         conn.execute(_UPDATE_CASE, {"last_seq": case.last_seq, "last_hash": case.last_hash, "version": 2,

@@ -374,12 +374,14 @@ def _take_rung(session: Session, district: District, case: LockedCase, kind: str
               "missed_deadline_kind": kind, "overdue_days": days, "notice": notice.number},
         evidence=[], prev_hash="", hash="",
     )
+    case.escalation_level = max(case.escalation_level, r.level)  # bound into the event (its snap)
+    event.data = {**event.data, "notice_hash": audit.notice_digest(notice)}
     audit.chain(case, event)  # type: ignore[arg-type]
     values = {c.name: getattr(event, c.name) for c in _EVENT.columns if c.name != "id"}
     event_id = conn.execute(_EVENT.insert().returning(_EVENT.c.id), values).scalar_one()
     conn.execute(_NOTICE.update().where(_NOTICE.c.number == notice.number).values(event_id=event_id))
     updated = conn.execute(_CASE.update().where(_CASE.c.id == case.id, _CASE.c.version == case.version).values(
-        escalation_level=max(case.escalation_level, r.level), updated_at=now, last_seq=case.last_seq,
+        escalation_level=case.escalation_level, updated_at=now, last_seq=case.last_seq,
         last_hash=case.last_hash, version=case.version + 1))
     if updated.rowcount != 1:
         raise StaleDataError(f"case {case.id} version {case.version} is stale")

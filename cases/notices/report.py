@@ -247,6 +247,12 @@ def issue_bulletin(session: Session, district: District, period: str, *, today: 
         if nd.get("figures") == data["figures"] and (nd.get("period") or {}).get("key") == per.key:
             _LOGGER.info("bulletin %s already issued with these figures", notice.number)
             return notice
+    from cases import seal
+
+    sealed = seal.seal(session)  # the records this bulletin is drawn from, anchored: its fingerprint is printed
+    if sealed is not None:
+        data["seal"] = {"seq": sealed.seq, "fingerprint": sealed.fingerprint, "cases": sealed.cases,
+                        "events": sealed.events, "sealed_at": sealed.sealed_at.isoformat()}
     seq = next_seq(session, district=district.district.code, kind=kind, year=as_of.year)
     number = format_number(district.notices.prefixes[kind], as_of.year, seq)
     data["number"] = number

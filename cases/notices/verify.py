@@ -24,6 +24,7 @@ from typing import Literal
 
 from sqlmodel import Session, col, select
 
+from cases import audit
 from cases.models import Notice, NoticeRendering, utcnow
 from cases.notices import fingerprint
 from cases.notices.codes import CODE_LENGTH, CROCKFORD, display_code, normalize_code
@@ -91,12 +92,27 @@ def record_rendering(session: Session, notice: Notice, *, sha256: str, path: Pat
                               path=str(path or ""), rendered_at=utcnow())
         session.add(row)
         session.flush()
+        if notice.case_id is not None:  # each rendering is its own event in the case's chain
+            ev = audit.append_event(session, case_id=notice.case_id, trigger=audit.RENDER,
+                                    actor_id=_system_id(session), notice_number=notice.number,
+                                    data={"notice": notice.number, "sha256": sha256, "rendering": row.id},
+                                    at=row.rendered_at)
+            row.event_id = ev.id
+            session.add(row)
+            session.flush()
     elif path and row.path != str(path):
         row.path = str(path)
         session.add(row)
     if row.content is None and (content is not None or data is not None):
         _store_content(session, row, content if content is not None else _extract_or_none(data or b""))
     return row
+
+
+def _system_id(session: Session) -> int | None:
+    from cases.models import User
+    from cases.users import SYSTEM_USER
+
+    return session.exec(select(User.id).where(User.name == SYSTEM_USER)).first()
 
 
 def _extract_or_none(data: bytes) -> fingerprint.Content | None:
@@ -136,7 +152,7 @@ def ensure_content(session: Session, row: NoticeRendering) -> fingerprint.Conten
     return content
 
 
-def fill_missing_contents(session: Session, limit: int = 50) -> int:
+def fill_missing_contents(session: Session, limit: int = 10) -> int:
     """Read back the content of renderings recorded without it (the scheduler's sweep calls this)."""
     rows = session.exec(select(NoticeRendering).where(col(NoticeRendering.content).is_(None))
                         .order_by(col(NoticeRendering.id)).limit(limit)).all()
