@@ -172,7 +172,7 @@ def deliver(
             data={k: v for k, v in {
                 "notice": notice.number, "kind": notice.kind, "method": code, "served_on": effective.isoformat(),
                 "announced_on": served_on.isoformat() if code == "public" else None, "recipient": recipient,
-                "receipt": receipt.number,
+                "receipt": receipt.number, "notice_hash": audit.notice_digest(receipt),
                 "deadline_before": before.isoformat() if before and after != before else None,
                 "deadline": after.isoformat() if after and after != before else None,
             }.items() if v is not None},
