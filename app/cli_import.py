@@ -218,6 +218,9 @@ def stats(
     typer.echo(f"三率基础数据已导入：新增 {result.added} 条，更新 {result.updated} 条，未变 {result.unchanged} 条，"
                f"跳过 {len({e.row for e in result.skipped})} 行 / figures imported: {result.added} added, "
                f"{result.updated} updated, {result.unchanged} unchanged")
+    if result.total_rows:
+        rows = "、".join(f"第{r}行" for r in result.total_rows)
+        typer.echo(f"合计行未导入（全区数据由各镇街相加）：{rows} / total rows left out: {result.total_rows}")
 
 
 def _fmt(value: float | None) -> str:

@@ -37,6 +37,7 @@ STAT = TownshipStat.__table__  # type: ignore[attr-defined]
 TOWNSHIP = Township.__table__  # type: ignore[attr-defined]
 STAT_ROLES = ("reviewer", "admin")  # the bureau keeps the figures
 FIRST_YEAR = 2000
+TOTAL_WORDS = frozenset({"合计", "总计", "小计", "全区", "全区合计", "总数"})  # a sheet's own total row
 COUNT_LIMIT = 10_000_000  # more children than any township has: a typo, and beyond 32-bit columns' reach
 
 #: The three rates: key, 中文, English.
@@ -202,9 +203,11 @@ class StatImport:
     unchanged: int = 0
     skipped: list[RowError] = field(default_factory=list)
     years: list[int] = field(default_factory=list)
+    total_rows: list[int] = field(default_factory=list)  # 合计/全区 rows, left out
 
     def as_dict(self) -> dict[str, Any]:
         return {"total": self.total, "added": self.added, "updated": self.updated, "unchanged": self.unchanged,
+                "total_rows": self.total_rows,
                 "skipped_rows": sorted({e.row for e in self.skipped}),
                 "skipped": [e.as_dict() for e in self.skipped], "years": self.years}
 
@@ -233,13 +236,19 @@ def _upsert(session: Session, figures: Sequence[StatFigures], actor: User, sourc
     result.years = sorted({f.year for f in figures})
 
 
-def check_table(session: Session, table: Table, *, today: date) -> tuple[list[StatFigures], list[RowError]]:
-    """Every row checked: the good figures and every problem (a township and year twice is a problem too)."""
+def check_table(session: Session, table: Table, *, today: date
+                ) -> tuple[list[StatFigures], list[RowError], list[int]]:
+    """Every row checked: the good figures, every problem (a township and year twice is a problem too),
+    and the total rows (合计, 全区 …) left out, since the district's figures are the townships' sum."""
     towns = TownshipIndex.load(session)
     good: list[StatFigures] = []
     errors: list[RowError] = []
+    totals: list[int] = []
     first_row: dict[tuple[int, int], int] = {}
     for row, raw in table:
+        if clean_text(raw.get("township")).replace(" ", "") in TOTAL_WORDS:
+            totals.append(row)
+            continue
         checked = check_figures(row, raw, towns, today)
         if isinstance(checked, list):
             errors.extend(checked)
@@ -253,7 +262,7 @@ def check_table(session: Session, table: Table, *, today: date) -> tuple[list[St
             continue
         first_row[key] = row
         good.append(checked)
-    return good, errors
+    return good, errors, totals
 
 
 def import_stats(session: Session, data: bytes, *, actor: User, today: date, skip_invalid: bool = False,
@@ -261,8 +270,8 @@ def import_stats(session: Session, data: bytes, *, actor: User, today: date, ski
     """Import a workbook of figures: all or nothing, unless `skip_invalid` (then the bad rows are reported)."""
     _may_keep_figures(actor)
     table = read_table(data, STAT_COLUMNS, what="数据")
-    good, errors = check_table(session, table, today=today)
-    result = StatImport(total=len(table))
+    good, errors, totals = check_table(session, table, today=today)
+    result = StatImport(total=len(table), total_rows=totals)
     if errors and not skip_invalid:
         raise ImportRefused(errors, total=len(table))
     result.skipped = errors

@@ -169,3 +169,11 @@ def test_counts_beyond_any_township_are_refused(session: Session, people: People
         import_stats(session, data, actor=people.reviewer, today=TODAY)
     assert "过大" in exc.value.errors[0].problem_zh
     assert session.connection().execute(sa.text("select count(*) from township_stat")).scalar() == 0
+
+
+def test_a_sheets_own_total_row_is_left_out(session: Session, district: District, people: People) -> None:
+    data = book(STAT_HEADERS, [[T1, 2024, 1000, 950, 520, 350], [T2, 2024, 800, 700, 300, 200],
+                               ["合计", 2024, 1800, 1650, 820, 550]])
+    result = import_stats(session, data, actor=people.reviewer, today=TODAY)
+    assert (result.added, result.total_rows) == (2, [4])
+    assert indicator_report(session, district).district.enrolled == 1650  # type: ignore[union-attr]
