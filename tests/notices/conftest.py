@@ -18,7 +18,7 @@ from sqlmodel import Session
 from cases.config import District, load_district
 from cases.db import make_engine, migrate
 from cases.models import Case, Notice, Point, Township
-from workflow.notices import NOTICE_TITLES, NoticeKind
+from workflow.notices import NOTICE_TITLES, TO_TOWNSHIP, NoticeKind
 
 ISSUED = date(2026, 11, 23)
 KEY = "test-secret"
@@ -79,6 +79,7 @@ class World:
 def notice_data(district: District, kind: NoticeKind, seq: int, case_id: int) -> dict[str, Any]:
     number = f"{district.notices.prefixes[kind.value]}〔2026〕{seq}号"
     supervision = kind in (NoticeKind.SUPERVISION_NOTICE, NoticeKind.LISTED_SUPERVISION)
+    to_township = supervision or kind in TO_TOWNSHIP  # e.g. the committee's 批复 answers the township
     items = []
     for code in ("F01", "T01"):
         it = district.item(code)
@@ -88,13 +89,13 @@ def notice_data(district: District, kind: NoticeKind, seq: int, case_id: int) ->
                       "basis": it.basis, "note": "疏散通道堆放杂物" if code == "F01" else ""})
     return {
         "title": NOTICE_TITLES[kind], "number": number, "issued_on": ISSUED.isoformat(),
-        "issuer": district.district.bureau,
-        "addressee": "梅厂镇人民政府" if supervision else "阳光托幼点（举办者：张三）",
+        "issuer": district.district.committee if kind in TO_TOWNSHIP else district.district.bureau,
+        "addressee": "梅厂镇人民政府" if to_township else "阳光托幼点（举办者：张三）",
         "point": {"name": "阳光托幼点", "address": "梅厂镇福源道18号", "operator": "张三", "phone": "13800000000",
                   "township": "梅厂镇", "township_code": "120114101", "registered_on": "2023-01-05"},
         "case_id": case_id, "round": 1, "round_max": 2, "state": "rectifying", "state_zh": "整改中",
         "deadline": "2026-12-21", "deadline_days": 20, "deadline_calendar": "workdays",
-        "items": items, "reason": "经两轮整改消防隐患仍未消除", "target": "",
+        "items": items, "reason": "经两轮整改消防隐患仍未消除", "target": "公办园" if kind in TO_TOWNSHIP else "",
         "level": 3 if kind is NoticeKind.LISTED_SUPERVISION else 1,
         "level_zh": "挂牌督办" if kind is NoticeKind.LISTED_SUPERVISION else "镇街督办",
         "overdue_days": 5, "missed_deadline": "2026-11-10", "missed_deadline_kind": "rectification",

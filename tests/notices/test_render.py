@@ -22,14 +22,16 @@ def test_each_kind_carries_its_facts(rendered: Rendered, kind: str) -> None:
     text = pdf_text(path)
     d = rendered.world.district.district
     assert notice.number in text
-    assert NOTICE_TITLES[notice.kind] in text  # type: ignore[index]
+    # a 批复 is titled after what it answers (关于…办园性质的批复); every other kind by its own title
+    title = "办园性质的批复" if kind == "designation_approval" else NOTICE_TITLES[notice.kind]  # type: ignore[index]
+    assert title in text
     assert "阳光托幼点" in text
     assert d.bureau in text  # issuing authority and signature
     assert "2026年11月23日" in text  # 成文日期 in Chinese form
     assert display_code(notice.verify_code) in text
     assert "—1—" in text  # page number
     if kind not in ("filing_receipt", "supervision_notice", "listed_supervision", "ban_decision", "penalty_intent",
-                    "service_receipt"):
+                    "service_receipt", "designation_approval"):
         assert "2026年12月21日" in text and "20个工作日" in text  # the deadline, as a date and in days
     if kind in ("rectification_order", "reinspection_opinion", "suspension_order", "refusal_notice"):
         assert "消防安全" in text and "重大隐患（问题等级：严重）" in text  # the failed items, in the district's words
