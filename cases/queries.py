@@ -224,6 +224,7 @@ def case_detail(session: Session, *, user: User, case_id: int, district: Distric
                      "issued_on": n.issued_on.isoformat(), "addressee": n.addressee,
                      **_service_view(district, n, served.get(n.id or 0))} for n in notices],
         "deadline_provisional": _deadline_provisional(district, case, notices, served),
+        "intent": _intent(session, district, case),
     }
 
 
@@ -257,6 +258,15 @@ def _service_view(district: District, notice: Notice, record: Any) -> dict[str, 
     return {"needs_service": needs, "served": {
         "on": record.served_on.isoformat(), "method": record.method, "method_zh": METHODS.get(record.method),
         "recipient": record.recipient, "receipt": record.receipt_number}}
+
+
+def _intent(session: Session, district: District, case: Case) -> dict[str, Any] | None:
+    """The notice of intent of a case under enforcement: served when, the window, the hearing."""
+    if case.state != "enforcement":
+        return None
+    from cases.serving import intent_facts
+
+    return intent_facts(session, district, case.id or 0) or None
 
 
 def _deadline_provisional(district: District, case: Case, notices: Any, served: dict[int, Any]) -> bool:

@@ -36,3 +36,20 @@ def test_serve_a_notice_from_the_case_page(as_user, people: People, driver: Driv
         assert len(s.exec(select(NoticeService)).all()) == 1
     committee = as_user(people.committee).get(f"/cases/{case.id}").text
     assert "登记送达并出具送达回证" not in committee
+
+
+def test_the_case_page_shows_where_the_notice_of_intent_stands(as_user, people: People, driver: Driver) -> None:  # type: ignore[no-untyped-def]
+    case = driver.open()
+    driver.do(case, "start_review")
+    driver.do(case, "suspend", major=("F01",))
+    rev = as_user(people.reviewer)
+    page = rev.get(f"/cases/{case.id}").text
+    assert "尚未发出行政处罚事先告知书" in page and 'data-trigger="notify_intent"' in page
+    assert 'data-trigger="confirm_ban"' not in page  # not offered before the notice of intent
+    [intent] = driver.do(case, "notify_intent", actor=people.reviewer, reason="拒不停止办园").notices
+    page = rev.get(f"/cases/{case.id}").text
+    assert intent.number in page and "尚未送达" in page
+    r = as_user(people.inspector).post(f"/notices/{intent.id}/deliver", {"method": "direct", "served_on": "2026-11-02"})
+    assert r.status_code == 303
+    page = rev.get(f"/cases/{case.id}").text
+    assert "陈述、申辩和听证申请期限至 2026年11月9日" in page
