@@ -133,7 +133,7 @@ def bulletin_data(session: Session, district: District, period: Period, *, as_of
             overdue.append({"case_id": case.id, "point": point.name, "township": town.name,
                             "deadline": case.deadline.isoformat() if case.deadline else "",
                             "days": cal.between(case.deadline, as_of) if case.deadline else 0,
-                            "level": level, "level_zh": LEVEL_ZH[level]})
+                            "level": level, "level_zh": level_names(district)[str(level)]})
     total = sum(groups.values())
     reduced = sum(states[s] for s in REDUCED)
     town_rows = []
@@ -177,7 +177,15 @@ def bulletin_data(session: Session, district: District, period: Period, *, as_of
         },
         "contact": district.district.contact,
         "indicators": _indicators(session, district),
+        "level_names": level_names(district),  # the district's words for the ladder's rungs
+        "bureau_short": district.district.bureau_short,
     }
+
+
+def level_names(district: District) -> dict[str, str]:
+    """未督办 and the district's names of ladder levels 1–3 (石景山: 街道督办, 区教委督办)."""
+    sup = district.supervision
+    return {"0": LEVEL_ZH[0], "1": sup.level1.name, "2": sup.level2.name, "3": sup.level3.name}
 
 
 def _indicators(session: Session, district: District) -> dict[str, Any]:
@@ -205,8 +213,10 @@ def bulletin_charts(data: dict[str, Any]) -> dict[str, Any]:
             colors=("#2e7d32", "#4f81bd", "#f2b134"))
     levels = (data.get("overdue") or {}).get("by_level") or {}
     if levels:
-        out["overdue"] = charts.column_chart([LEVEL_ZH[i] for i in range(4)], [levels.get(str(i), 0) for i in range(4)],
-                                             height=150.0, colors=("#7f7f7f", "#f2b134", "#e46c0a", "#c00000"))
+        names = data.get("level_names") or {str(i): zh for i, zh in LEVEL_ZH.items()}
+        out["overdue"] = charts.column_chart([names[str(i)] for i in range(4)],
+                                             [levels.get(str(i), 0) for i in range(4)], height=150.0,
+                                             colors=("#7f7f7f", "#f2b134", "#e46c0a", "#c00000"))
     ind = data.get("indicators") or {}
     if ind.get("district"):
         rates = ind.get("rates") or []
