@@ -5,8 +5,9 @@ Builds a temporary SQLite database with 200 notices of every case kind, then tim
       in one process, and again as a parallel batch over this machine's cores;
   (b) bare WeasyPrint `write_pdf` on the same HTML with the same system fonts (first 10 only);
   (c) WeasyPrint layout alone (`render()`, no PDF): the floor.
-Prints the per-notice times, `floor_ratio: (a)/(c)`, and as the last line
-`speedup: <one process time / parallel batch time>`.
+Prints the per-notice times, whether every embedded CID-keyed font numbers its CIDs as glyph
+indices (what Ghostscript, MuPDF and Acrobat need to draw the right glyphs), `floor_ratio: (a)/(c)`,
+and as the last line `speedup: <one process time / parallel batch time>`.
 
 Run: `python bench/notices.py [--count N] [--no-fonttools]`.
 """
@@ -100,8 +101,44 @@ def build(path: Path, district: District, count: int) -> tuple[Any, list[int]]:
     return engine, ids
 
 
+def page_count(path: Path) -> int:
+    from pypdf import PdfReader
+
+    return len(PdfReader(path).pages)
+
+
 def load(session: Session, ids: list[int]) -> list[Notice]:
     return [n for n in (session.get(Notice, i) for i in ids) if n is not None]
+
+
+def cid_faults(pdf: Path) -> list[str]:
+    """Embedded CID-keyed CFF fonts of `pdf` whose charset maps a drawn CID to another glyph."""
+    import io
+
+    from fontTools.ttLib import TTFont
+    from pypdf import PdfReader
+
+    faults = []
+    seen = set()
+    for page in PdfReader(pdf).pages:
+        for ref in (page["/Resources"].get("/Font") or {}).values():
+            font = ref.get_object()
+            if str(font["/BaseFont"]) in seen:
+                continue
+            seen.add(str(font["/BaseFont"]))
+            desc = font["/DescendantFonts"][0].get_object()["/FontDescriptor"].get_object()
+            if "/FontFile3" not in desc:
+                continue  # TrueType: CIDToGIDMap /Identity, always right
+            data = desc["/FontFile3"].get_object().get_data()
+            tt = TTFont(io.BytesIO(data))
+            top = tt["CFF "].cff.topDictIndex[0]
+            if not hasattr(top, "ROS"):
+                continue
+            charset = top.charset
+            wrong = [i for i, name in enumerate(charset[1:], 1) if name != f"cid{i:05d}"]
+            if wrong:
+                faults.append(f"{font['/BaseFont']}: {len(wrong)} of {len(charset)} glyphs carry another CID")
+    return faults
 
 
 def fonttools_bare(html_file: str) -> None:
@@ -164,10 +201,14 @@ def main() -> None:
             paths = render_notices(s, notices, district, root / "many", processes=cores, force=True, key=KEY)
             t_many = time.perf_counter() - t
             many = [hashlib.sha256(p.read_bytes()).hexdigest() for p in paths]
+            pages = [page_count(p) for p in paths]
             jobs = [job_for(n, key=KEY) for n in notices]
         n = len(jobs)
         print(f"identical bytes, one process vs {cores}: {'yes' if one == many else 'NO'}; "
-              f"mean PDF size {sum(sizes) / n / 1024:.0f} KiB")
+              f"mean PDF size {sum(sizes) / n / 1024:.0f} KiB; mean pages {sum(pages) / n:.2f}")
+        faults = [f for p in paths[: len(KINDS)] for f in cid_faults(p)]
+        print(f"fonts draw everywhere (CID = glyph index in every embedded CID-keyed CFF): "
+              f"{'yes' if not faults else 'NO: ' + '; '.join(faults[:3])}")
 
         # (b) bare WeasyPrint: the same HTML, the configured system font families, default options.
         bare = NoticeRenderer(district, fonts=district_fonts(district, embed=False))

@@ -258,19 +258,26 @@ class NoticeRenderer:
         """The laid-out WeasyPrint document (no PDF yet), with the 版记 at the foot of its last
         page, which is an even page (GB/T 9704 7.4 and 8.1: the back of the last sheet).
 
-        Laid out once with the 版记 at the foot of the page the text ends on; when that page is
-        odd, laid out again without it, and a page of only the 版记 follows (numbered), or a
-        blank page and then the 版记 page (both unnumbered, GB/T 9704 7.5) when the text then
-        ends on an even page.
+        Laid out once, with the 版记 as a footnote after the signature. When that puts it on an
+        odd page, the 版记 is taken off that page and a page of only the 版记 follows: numbered
+        when the text ends on that odd page, or after a blank page, both unnumbered (GB/T 9704
+        7.5), when the text ended on the even page before.
         """
         doc = self._layout(job)
-        if len(doc.pages) % 2 == 0:
-            return doc
-        doc = self._layout(job, {"imprint": "none"})
         count = len(doc.pages)
-        unnumbered = count % 2 == 0
-        extra = self._layout(job, {"imprint": "page", "unnumbered": unnumbered}, first_page=count)
-        return doc.copy([*doc.pages, *(extra.pages if unnumbered else extra.pages[1:])])
+        if count % 2 == 0:
+            return doc
+        last = doc.pages[-1]
+        text_on_last = _holds_class(last._page_box, "closing")
+        if not _drop_footnotes(last._page_box):  # no 版记 footnote found: lay out again without it
+            doc = self._layout(job, {"imprint": "none"})
+            count = len(doc.pages)
+            text_on_last = count % 2 == 1
+        elif not text_on_last:
+            doc = doc.copy(doc.pages[:-1])  # that page held only the 版记
+            count -= 1
+        extra = self._layout(job, {"imprint": "page", "unnumbered": not text_on_last}, first_page=count)
+        return doc.copy([*doc.pages, *(extra.pages[1:] if text_on_last else extra.pages)])
 
     def pdf(self, job: NoticeJob) -> bytes:
         """The notice as PDF bytes: same notice, same bytes."""
@@ -283,6 +290,25 @@ class NoticeRenderer:
         data = self.pdf(job)
         _atomic_write(path, data)
         return hashlib.sha256(data).hexdigest()
+
+
+def _holds_class(box: Any, name: str) -> bool:
+    """Whether a laid-out box or one of its descendants renders an element of class `name`."""
+    element = getattr(box, "element", None)
+    if element is not None and name in (element.get("class") or "").split() and not box.element_tag.startswith(
+            "::"):
+        return True
+    return any(_holds_class(child, name) for child in getattr(box, "children", ()))
+
+
+def _drop_footnotes(page_box: Any) -> bool:
+    """Take the footnote area (the 版记) off a laid-out page; False when it has none."""
+    from weasyprint.formatting_structure.boxes import FootnoteAreaBox
+
+    kept = [c for c in page_box.children if not isinstance(c, FootnoteAreaBox)]
+    dropped = len(kept) != len(page_box.children)
+    page_box.children = kept
+    return dropped
 
 
 def page_number_padding(fonts: FontSet) -> float:
