@@ -123,7 +123,7 @@ def test_body_grid_22_lines_of_28(samples: dict[str, Samples], district: str, ki
     """3号 body lines 225/22 mm apart; a line of Chinese holds 28 characters at most."""
     pages, _ = _pages(samples, district, kind)
     steps: Counter[float] = Counter()
-    widest = 0
+    pitches: Counter[float] = Counter()
     for page in pages:
         lines = body_lines(page)
         for a, b in pairwise(lines):
@@ -131,10 +131,12 @@ def test_body_grid_22_lines_of_28(samples: dict[str, Samples], district: str, ki
         for line in lines:
             if all(ord(c.text) > 0x2E80 for c in line):
                 assert len(line) <= 28, "".join(c.text for c in line)
-                widest = max(widest, len(line))
+                for x, y in pairwise(line):
+                    pitches[round(y.x - x.x, 2)] += 1
     step, _ = steps.most_common(1)[0]
     assert step == pytest.approx(LINE_MM, abs=0.05)
-    assert widest == 28  # full lines hold 28 characters
+    pitch, _ = pitches.most_common(1)[0]
+    assert 28 * pitch <= AREA_W < 29 * pitch  # exactly 28 characters fill a line
 
 
 @pytest.mark.parametrize(("district", "kind"), CASES)
