@@ -356,8 +356,7 @@ def append_event(session: Session, *, case_id: int, trigger: str, data: dict[str
     The case row is locked (PostgreSQL) and its head moved with the version check, so a
     concurrent transition and this event are serialised; the caller commits.
     """
-    from sqlalchemy.orm.exc import StaleDataError
-
+    from cases.errors import Conflict
     from cases.models import utcnow
 
     case_t = Case.__table__  # type: ignore[attr-defined]
@@ -375,6 +374,7 @@ def append_event(session: Session, *, case_id: int, trigger: str, data: dict[str
     updated = conn.execute(case_t.update().where(case_t.c.id == case_id, case_t.c.version == head.version).values(
         last_seq=head.last_seq, last_hash=head.last_hash, version=head.version + 1))
     if updated.rowcount != 1:
-        raise StaleDataError(f"case {case_id} version {head.version} is stale")
+        raise Conflict(f"案件 {case_id} 正被他人同时修改，本次记录未保存，请重试",
+                       f"case {case_id} was changed concurrently; nothing was saved, retry")
     _LOGGER.debug("case %s: %s event %s", case_id, trigger, ev.seq)
     return ev

@@ -232,3 +232,21 @@ def test_each_rendering_is_its_own_event(driver: Driver, session: Session, engin
     _tamper(engine, rendering.update().where(rendering.c.sha256 == "a" * 64).values(sha256="c" * 64))
     breaks = _breaks(session)
     assert [(b.case_id, b.seq) for b in breaks] == [(cid, before + 1)] and notice.number in breaks[0].problem_zh
+
+
+def test_the_sweep_seals_at_most_hourly(driver: Driver, session: Session, engine: sa.Engine) -> None:
+    from scheduler.sweeps import sweep
+
+    cid = _rectifying(driver)
+    sweep(engine, driver.district, deliver=False)
+    first = seal.latest(session)
+    assert first is not None and first.cases == 1
+    driver.do(cid, "request_reinspection")
+    sweep(engine, driver.district, deliver=False)
+    assert seal.latest(session) == first  # within the hour: no new seal, the moved head waits
+    _tamper(engine, SEAL.update().where(SEAL.c.seq == 1).values(
+        sealed_at=first.sealed_at.replace(year=first.sealed_at.year - 1), hash=first.hash))
+    session.expire_all()
+    sweep(engine, driver.district, deliver=False)
+    second = seal.latest(session)
+    assert second is not None and second.seq == 2 and second.anchors == 1
