@@ -847,9 +847,10 @@ def extract(data: bytes) -> Content:
     """What every page of the PDF `data` draws; raises `Unreadable` when its pages cannot be read."""
     from pypdf import PdfReader
 
-    pypdf_log = logging.getLogger("pypdf")
-    level = pypdf_log.level
-    pypdf_log.setLevel(logging.CRITICAL)
+    quiet = [logging.getLogger(name) for name in ("pypdf", "fontTools")]  # a re-written file makes them chatty
+    levels = [log.level for log in quiet]
+    for log in quiet:
+        log.setLevel(logging.CRITICAL)
     try:
         try:
             reader = PdfReader(io.BytesIO(data), strict=False)
@@ -868,7 +869,8 @@ def extract(data: bytes) -> Content:
         fonts = [prog for f in interp.fonts.values() if (prog := f.program()) is not None]
         return Content(out, [[sha, digests] for sha, digests in fonts])
     finally:
-        pypdf_log.setLevel(level)
+        for log, level in zip(quiet, levels, strict=True):
+            log.setLevel(level)
 
 
 @dataclass(frozen=True)

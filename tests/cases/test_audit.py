@@ -250,3 +250,26 @@ def test_the_sweep_seals_at_most_hourly(driver: Driver, session: Session, engine
     sweep(engine, driver.district, deliver=False)
     second = seal.latest(session)
     assert second is not None and second.seq == 2 and second.anchors == 1
+
+
+def test_rendering_content_kept_on_both_databases(driver: Driver, session: Session) -> None:
+    """The drawn content of a rendering is stored (compressed) and read back the same, SQLite and PostgreSQL."""
+    import hashlib
+
+    import weasyprint
+
+    from cases.notices.fingerprint import Content
+    from cases.notices.verify import record_rendering, verify_bytes
+
+    cid = _rectifying(driver)
+    notice = session.exec(select(Notice).where(Notice.case_id == cid)).one()
+    notice.verify_code = "ABCDE12345"
+    session.add(notice)
+    data = weasyprint.HTML(string=f"<p>{notice.number} 验证码 ABCDE-12345</p>").write_pdf()
+    row = record_rendering(session, notice, sha256=hashlib.sha256(data).hexdigest(), data=data)
+    session.commit()
+    session.expire_all()
+    assert row.content is not None and len(row.fingerprint) == 64
+    assert Content.unpack(row.content).fingerprint == row.fingerprint
+    assert verify_bytes(session, data).exact
+    assert _breaks(session) == []
