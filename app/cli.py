@@ -28,7 +28,7 @@ from cases.models import Township, User
 from cases.queries import case_detail, list_cases, rectification_engine
 from cases.service import Action, advance, local_today, open_case
 from cases.users import add_user, disable_user, enable_user, get_user, issue_token, unlock_user
-from cases.validation import for_terminal, parse_date
+from cases.validation import check_id, for_terminal, parse_date
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -371,6 +371,8 @@ def audit_verify(
     """核验审计哈希链、案件记录与区级封存，全部完好时退出码为 0 / exit 0 when every chain, row and seal holds."""
     from cases import seal
 
+    if case_id is not None:
+        check_id(case_id, "case")  # beyond INTEGER: not found on every database
     ctx = open_context(db, config)
     with Session(ctx.engine, expire_on_commit=False) as s:
         breaks = audit.verify(s, case_id)

@@ -19,7 +19,7 @@ from app.context import ConfigOpt, DbOpt, JsonOpt, handle_errors, open_context, 
 from app.output import out
 from cases.errors import InvalidInput, NotFound
 from cases.models import Notice
-from cases.validation import parse_date
+from cases.validation import check_id, parse_date
 from workflow.notices import NOTICE_TITLES, NoticeKind
 
 _LOGGER = logging.getLogger(__name__)
@@ -61,6 +61,8 @@ def list_notices(
     config: ConfigOpt = None,
 ) -> None:
     """列出文书 / list notices."""
+    if case is not None:
+        check_id(case, "case")  # beyond INTEGER: not found on every database
     ctx = open_context(db, config)
     with Session(ctx.engine) as session:
         stmt = select(Notice).order_by(col(Notice.issued_on), col(Notice.id))
@@ -98,6 +100,8 @@ def render(
 
     if not numbers and case is None and not all_:
         raise InvalidInput("请给出文号，或使用 --case / --all", "give notice numbers, --case or --all")
+    if case is not None:
+        check_id(case, "case")
     ctx = open_context(db, config)
     with Session(ctx.engine) as session:
         found: dict[str, Notice] = {}

@@ -188,3 +188,10 @@ def test_complaint_list_prints_names_literally(db: str) -> None:
     run("complaint", "add", "--number", "GD-1", "--point", str(point), "--as", "insp", "--db", db)
     out = run("complaint", "list", "--db", db).stdout
     assert "投诉[/bold][link=https://x]托育点" in out and "GD-1" in out and "\\[" not in out
+
+
+def test_case_options_beyond_the_integer_range_are_not_found(db: str) -> None:
+    for args in (("notice", "list", "--case"), ("audit", "verify", "--case"),
+                 ("notice", "render", "--out", "x", "--case")):
+        r = run(*args, "9999999999", "--db", db, code=4)
+        assert "9999999999" in r.stderr and "不存在" in r.stderr
