@@ -118,6 +118,8 @@ def test_the_web_form_refuses_a_long_reason_instead_of_cutting_it(as_user, peopl
     assert r.status_code == 400
     assert "2503" in r.text and "2000" in r.text
     assert reason in r.text  # what was typed comes back to be shortened, not lost
+    # and the browser does not cut a pasted text short either: the server's limit is the one that speaks
+    assert 'maxlength="2000"' not in r.text and 'maxlength="500"' not in r.text
     assert _count(engine, CaseEvent) == events
 
 
