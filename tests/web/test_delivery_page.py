@@ -53,3 +53,21 @@ def test_the_case_page_shows_where_the_notice_of_intent_stands(as_user, people: 
     assert r.status_code == 303
     page = rev.get(f"/cases/{case.id}").text
     assert "陈述、申辩和听证申请期限至 2026年11月9日" in page
+
+
+def test_serve_through_the_json_api(client, engine, people: People, driver: Driver) -> None:  # type: ignore[no-untyped-def]
+    from tests.web.test_api import _auth
+
+    case = driver.open()
+    driver.do(case, "start_review")
+    [order] = driver.do(case, "order_rectification", failed=("P02",)).notices
+    url = f"/api/v1/notices/{order.id}/deliver"
+    headers = _auth(engine, people.inspector)
+    assert client.post(url, json={"method": "mail", "served_on": "20261102"}, headers=headers).status_code == 400
+    r = client.post(url, json={"method": "mail", "served_on": "2026-11-02"}, headers=headers)
+    assert r.status_code == 201 and r.json()["method_zh"] == "邮寄送达" and r.json()["receipt"]
+    again = client.post(url, json={"method": "mail", "served_on": "2026-11-02"}, headers=headers)
+    assert again.status_code == 409
+    other = client.post(url, json={"method": "mail", "served_on": "2026-11-02"},
+                        headers=_auth(engine, people.other_inspector))
+    assert other.status_code == 404

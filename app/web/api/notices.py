@@ -1,12 +1,14 @@
-"""JSON API for notices: list them (per case or all visible) and download a notice's PDF."""
+"""JSON API for notices: list them (per case or all visible), download a notice's PDF, record its service."""
 
 from __future__ import annotations
 
 import logging
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import FileResponse
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.web import evidence as ev
 from app.web import notices as nt
@@ -47,3 +49,39 @@ def notice_pdf(notice_id: NoticeId, user: ApiUser, session: SessionDep, web: Web
         "Content-Disposition": ev.disposition("application/pdf", nt.pdf_filename(notice), f"notice-{notice.id}.pdf"),
         "X-Content-Type-Options": "nosniff",
     })
+
+
+class ServiceIn(BaseModel):
+    """The service (送达) of a notice, as `tuoyou notice deliver` records it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    method: str = Field(max_length=16, description="direct | left | mail | electronic | public (or 直接送达 …)")
+    served_on: date = Field(description="YYYY-MM-DD; for 公告送达 the day of the announcement")
+    recipient: str = Field(default="", max_length=100, description="受送达人 (default: the addressee)")
+    place: str = Field(default="", max_length=200, description="送达地点 (default: the point's address)")
+
+    @field_validator("served_on", mode="before")
+    @classmethod
+    def _strict(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            from cases.validation import parse_date
+
+            try:
+                return parse_date(value, "served_on")
+            except ValueError as exc:
+                raise ValueError(str(exc)) from None
+        return value
+
+
+@router.post("/{notice_id}/deliver", status_code=201)
+def deliver_notice(notice_id: NoticeId, body: ServiceIn, user: ApiUser, session: SessionDep,
+                   web: WebDep) -> dict[str, Any]:
+    """Record how, when and to whom the notice was served; issues the numbered 送达回证."""
+    from cases.serving import deliver
+
+    notice = nt.visible_notice(session, user=user, notice_id=notice_id)
+    served = deliver(session=session, district=web.district, number=notice.number, method=body.method,
+                     served_on=body.served_on, actor=user, recipient=body.recipient, place=body.place,
+                     now=web.now())
+    return served.summary()
