@@ -4,7 +4,8 @@ Builds a temporary SQLite database with 200 notices of every case kind, then tim
   (a) the project's pipeline (`render_notices`: cached font subsets, parsed stylesheets reused),
       in one process, and again as a parallel batch over this machine's cores;
   (b) bare WeasyPrint `write_pdf` on the same HTML with the same system fonts (first 10 only);
-  (c) WeasyPrint layout alone (`render()`, no PDF): the floor.
+  (c) WeasyPrint layout alone (`render()`, no PDF, once per notice): the floor, timed in
+      chunks alternating with (a)'s so that the machine's load weighs on both alike.
 Prints the per-notice times, whether every embedded CID-keyed font numbers its CIDs as glyph
 indices (what Ghostscript, MuPDF and Acrobat need to draw the right glyphs), `floor_ratio: (a)/(c)`,
 and as the last line `speedup: <one process time / parallel batch time>`.
@@ -41,6 +42,7 @@ KINDS = [k for k in NoticeKind if k is not NoticeKind.BULLETIN]
 NAMES = ["阳光", "彩虹", "小树苗", "童心", "星星", "蓝天", "快乐", "爱心", "启智", "金色摇篮"]
 PEOPLE = ["张三", "李四", "王五", "赵六", "陈小红", "刘洋", "周敏", "吴磊"]
 KEY = "bench-secret"
+CHUNK = 20  # notices per alternating chunk of (a) and (c)
 
 
 def build(path: Path, district: District, count: int) -> tuple[Any, list[int]]:
@@ -112,8 +114,9 @@ def load(session: Session, ids: list[int]) -> list[Notice]:
 
 
 def cid_faults(pdf: Path) -> list[str]:
-    """Embedded CID-keyed CFF fonts of `pdf` whose charset maps a drawn CID to another glyph."""
+    """Embedded CID-keyed CFF fonts of `pdf` whose charset gives a CID the page draws to another glyph."""
     import io
+    import re
 
     from fontTools.ttLib import TTFont
     from pypdf import PdfReader
@@ -129,15 +132,16 @@ def cid_faults(pdf: Path) -> list[str]:
             desc = font["/DescendantFonts"][0].get_object()["/FontDescriptor"].get_object()
             if "/FontFile3" not in desc:
                 continue  # TrueType: CIDToGIDMap /Identity, always right
-            data = desc["/FontFile3"].get_object().get_data()
-            tt = TTFont(io.BytesIO(data))
+            tt = TTFont(io.BytesIO(desc["/FontFile3"].get_object().get_data()))
             top = tt["CFF "].cff.topDictIndex[0]
             if not hasattr(top, "ROS"):
                 continue
+            drawn = {int(c, 16) for c in re.findall(r"<([0-9a-fA-F]{4})>\s*<",
+                                                       font["/ToUnicode"].get_object().get_data().decode("latin-1"))}
             charset = top.charset
-            wrong = [i for i, name in enumerate(charset[1:], 1) if name != f"cid{i:05d}"]
+            wrong = [cid for cid in drawn if cid and (cid >= len(charset) or charset[cid] != f"cid{cid:05d}")]
             if wrong:
-                faults.append(f"{font['/BaseFont']}: {len(wrong)} of {len(charset)} glyphs carry another CID")
+                faults.append(f"{font['/BaseFont']}: {len(wrong)} of {len(drawn)} drawn CIDs select another glyph")
     return faults
 
 
@@ -188,11 +192,23 @@ def main() -> None:
               f"({'cached' if t_fonts < 0.2 else 'cut now'})")
 
         # (a) the pipeline, one process, then the parallel batch (both from scratch: force).
+        # (a) one process and (c) the layout floor are timed in alternating chunks, so that a change of
+        # load on a shared machine weighs on both alike.
+        pipe = NoticeRenderer(district, fonts=fonts)
+        t_one = t_floor_sum = 0.0
         with Session(engine, expire_on_commit=False) as s:
             notices = load(s, ids)
-            t = time.perf_counter()
-            paths = render_notices(s, notices, district, root / "one", processes=1, force=True, key=KEY)
-            t_one = time.perf_counter() - t
+            paths = []
+            for i in range(0, len(notices), CHUNK):
+                part = notices[i: i + CHUNK]
+                t = time.perf_counter()
+                paths += render_notices(s, part, district, root / "one", processes=1, force=True, key=KEY)
+                t_one += time.perf_counter() - t
+                htmls = [pipe.html(job_for(n, key=KEY)) for n in part]
+                t = time.perf_counter()
+                for h in htmls:
+                    weasyprint.HTML(string=h).render(stylesheets=pipe.stylesheets, font_config=pipe.font_config)
+                t_floor_sum += time.perf_counter() - t
             one = [hashlib.sha256(p.read_bytes()).hexdigest() for p in paths]
             sizes = [p.stat().st_size for p in paths]
         with Session(engine, expire_on_commit=False) as s:
@@ -207,7 +223,7 @@ def main() -> None:
         print(f"identical bytes, one process vs {cores}: {'yes' if one == many else 'NO'}; "
               f"mean PDF size {sum(sizes) / n / 1024:.0f} KiB; mean pages {sum(pages) / n:.2f}")
         faults = [f for p in paths[: len(KINDS)] for f in cid_faults(p)]
-        print(f"fonts draw everywhere (CID = glyph index in every embedded CID-keyed CFF): "
+        print(f"fonts draw everywhere (every drawn CID selects its glyph in every CID-keyed CFF): "
               f"{'yes' if not faults else 'NO: ' + '; '.join(faults[:3])}")
 
         # (b) bare WeasyPrint: the same HTML, the configured system font families, default options.
@@ -217,13 +233,7 @@ def main() -> None:
         bare_sizes = [len(weasyprint.HTML(string=h).write_pdf()) for h in bare_html]
         t_bare = (time.perf_counter() - t) / len(bare_html)
 
-        # (c) layout only, on the pipeline's HTML and stylesheets.
-        pipe = NoticeRenderer(district, fonts=fonts)
-        htmls = [pipe.html(job) for job in jobs]
-        t = time.perf_counter()
-        for h in htmls:
-            weasyprint.HTML(string=h).render(stylesheets=pipe.stylesheets, font_config=pipe.font_config)
-        t_floor = (time.perf_counter() - t) / n
+        t_floor = t_floor_sum / n  # (c) layout only, on the pipeline's HTML and stylesheets (timed above)
 
         t_a = t_one / n
         print(f"(a) pipeline, one process:      {t_a:.3f} s/notice  ({t_one:.1f} s for {n})")
