@@ -75,7 +75,12 @@ def check_database_url(url: str, *, create: bool = False) -> str:
 
 def open_context(db: str | None = None, config: str | None = None, *, create: bool = False) -> AppContext:
     """Settings from the environment, overridden by `--db` / `--config`; `create` for init, demo, serve."""
-    settings = Settings()
+    try:
+        settings = Settings()
+    except ValueError as exc:  # e.g. production without TUOYOU_SECRET_KEY
+        detail = "; ".join(str(e.get("msg", "")).removeprefix("Value error, ") for e in getattr(exc, "errors", list)())
+        detail = detail or str(exc)
+        raise InvalidInput(f"环境变量设置有误：{detail}", f"invalid TUOYOU_* settings: {detail}") from None
     config_path = config or settings.config
     district = cached_district(config_path)  # the district file is checked first
     url = check_database_url(db or settings.database_url, create=create)

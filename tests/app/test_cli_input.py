@@ -195,3 +195,9 @@ def test_case_options_beyond_the_integer_range_are_not_found(db: str) -> None:
                  ("notice", "render", "--out", "x", "--case")):
         r = run(*args, "9999999999", "--db", db, code=4)
         assert "9999999999" in r.stderr and "不存在" in r.stderr
+
+
+def test_bad_settings_are_a_clear_error(tmp_path: Path) -> None:
+    r = runner.invoke(app, ["case", "list", "--db", f"sqlite:///{tmp_path / 'x.db'}"],
+                      env={"TUOYOU_ENVIRONMENT": "production", "TUOYOU_SECRET_KEY": "dev-insecure-secret"})
+    assert r.exit_code == 2 and "TUOYOU_SECRET_KEY" in r.stderr and "Traceback" not in r.stderr
