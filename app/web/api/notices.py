@@ -14,6 +14,7 @@ from app.web import evidence as ev
 from app.web import notices as nt
 from app.web.api.schemas import ERRORS
 from app.web.deps import ApiUser, SessionDep, WebDep
+from cases.validation import LIMITS
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -58,8 +59,10 @@ class ServiceIn(BaseModel):
 
     method: str = Field(max_length=16, description="direct | left | mail | electronic | public (or 直接送达 …)")
     served_on: date = Field(description="YYYY-MM-DD; for 公告送达 the day of the announcement")
-    recipient: str = Field(default="", max_length=100, description="受送达人 (default: the addressee)")
-    place: str = Field(default="", max_length=200, description="送达地点 (default: the point's address)")
+    recipient: str = Field(default="", max_length=LIMITS["recipient"].max,
+                           description="受送达人 (default: the addressee)")
+    place: str = Field(default="", max_length=LIMITS["address"].max,
+                       description="送达地点 (default: the point's address)")
 
     @field_validator("served_on", mode="before")
     @classmethod
