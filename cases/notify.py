@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -41,7 +42,7 @@ def _insert_ignore(session: Session, rows: list[dict[str, object]]) -> int:
 def enqueue(
     session: Session,
     *,
-    users: Iterable[User],
+    users: Iterable[User | Person],
     subject: str,
     body: str,
     key: str,
@@ -85,13 +86,21 @@ _PEOPLE = sa.select(_USER.c.id, _USER.c.name, _USER.c.email, _USER.c.role, _USER
 ).order_by(_USER.c.id)
 
 
-def people(session: Session, *, roles: Iterable[str], township_id: int | None = None) -> list[User]:
-    """Active users with one of `roles`; township roles limited to `township_id` when given.
+@dataclass(frozen=True, slots=True)
+class Person:
+    """Who a message goes to: enough to address it (a plain snapshot, not a session-bound user row)."""
 
-    The users are read-only snapshots (enough to address messages), not session-bound rows.
-    """
-    rows = session.connection().execute(_PEOPLE, {"roles": list(roles), "town": township_id}).mappings()
-    return [User.model_construct(**r) for r in rows]
+    id: int
+    name: str
+    email: str
+    role: str
+    township_id: int | None
+
+
+def people(session: Session, *, roles: Iterable[str], township_id: int | None = None) -> list[Person]:
+    """Active users with one of `roles`; township roles limited to `township_id` when given."""
+    rows = session.connection().execute(_PEOPLE, {"roles": list(roles), "town": township_id})
+    return [Person(*r) for r in rows]
 
 
 def inbox(session: Session, *, user_id: int, unread_only: bool = False, limit: int = 50) -> list[Message]:

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
+from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -118,7 +119,16 @@ INSPECTION = Inspection.__table__  # type: ignore[attr-defined]
 NOTICE = Notice.__table__  # type: ignore[attr-defined]
 
 
-_LOAD_CASE = sa.select(CASE).where(CASE.c.id == sa.bindparam("case_id")).with_for_update()
+POINT, TOWNSHIP = Point.__table__, Township.__table__  # type: ignore[attr-defined]
+# The case row, locked, with its point and township (for notices and messages) in the same SELECT.
+_LOAD_CASE = (
+    sa.select(CASE, *(c.label(f"_p_{c.name}") for c in POINT.columns), TOWNSHIP.c.code.label("_t_code"),
+              TOWNSHIP.c.name.label("_t_name"))
+    .join(POINT, POINT.c.id == CASE.c.point_id)
+    .join(TOWNSHIP, TOWNSHIP.c.id == POINT.c.township_id)
+    .where(CASE.c.id == sa.bindparam("case_id"))
+    .with_for_update(of=CASE)
+)
 ESCALATION = Escalation.__table__  # type: ignore[attr-defined]
 _CLAIMED_LEVEL = sa.select(sa.func.max(ESCALATION.c.level)).where(
     ESCALATION.c.case_id == sa.bindparam("case_id"), ESCALATION.c.deadline == sa.bindparam("deadline"),
@@ -126,7 +136,6 @@ _CLAIMED_LEVEL = sa.select(sa.func.max(ESCALATION.c.level)).where(
 _INSERT_EVENT = EVENT.insert().returning(EVENT.c.id)
 _INSERT_INSPECTION = INSPECTION.insert().returning(INSPECTION.c.id)
 _INSERT_NOTICE = NOTICE.insert().returning(NOTICE.c.id)
-_NOTICE_EVENT = NOTICE.update().where(NOTICE.c.id == sa.bindparam("_id"))
 _UPDATE_CASE = CASE.update().where(CASE.c.id == sa.bindparam("_id"), CASE.c.version == sa.bindparam("_version"))
 
 
@@ -137,8 +146,12 @@ class WorkingCase:
     """
 
     def __init__(self, row: Mapping[str, Any]) -> None:
-        self.__dict__.update(row)
-        self._original = dict(row)
+        columns = {k: v for k, v in row.items() if k[0] != "_"}
+        self.__dict__.update(columns)
+        self._original = columns
+        if "_t_code" in row:  # read together with its point and township (`_LOAD_CASE`)
+            point = PointView(**{k[3:]: v for k, v in row.items() if k.startswith("_p_")})
+            self._point = (point, TownView(id=point.township_id, code=row["_t_code"], name=row["_t_name"]))
 
     def __getattr__(self, name: str) -> Any:  # only for type checkers: columns are set in __init__
         raise AttributeError(name)
@@ -147,7 +160,7 @@ class WorkingCase:
         """The columns that changed (facts set for the guards, such as `public_share`, are not columns)."""
         return {k: self.__dict__[k] for k, v in self._original.items() if self.__dict__[k] != v}
 
-    def point_and_township(self, session: Session) -> tuple[Point, Township]:
+    def point_and_township(self, session: Session) -> tuple[PointView, TownView]:
         """The case's point and township, read once per transaction."""
         if "_point" not in self.__dict__:
             self._point = point_and_township(session, self.point_id)
@@ -233,28 +246,26 @@ def advance(
                           "round": case.round, "results": results, "notes": dict(action.notes)}
             inspection_id = conn.execute(_INSERT_INSPECTION, {**inspection, "at": now}).scalar_one()
             bound["inspection"] = {"id": inspection_id, "hash": audit.inspection_digest(inspection)}
-        notices: list[Notice] = []
+        notice_rows: list[dict[str, Any]] = []
         if step.notice is not None:
-            notices.append(_issue_notice(session, district, case, step.notice, actor, action, today, **facts))
+            notice_rows.append(_notice_values(session, district, case, step.notice, actor, action, today, **facts))
         event = audit.NewEvent(
             case_id=case_id, actor_id=actor.id, actor=actor.name, role=actor.role, trigger=action.trigger,
             from_state=step.source, to_state=step.dest, reason=action.reason,
-            evidence=list(action.evidence), at=now, notice_number=notices[0].number if notices else "",
+            evidence=list(action.evidence), at=now, notice_number=notice_rows[0]["number"] if notice_rows else "",
             data={k: v for k, v in {
                 "failed": sorted(action.failed), "major": sorted(action.major), "target": action.target,
                 "round": case.round, "deadline": case.deadline.isoformat() if case.deadline else None,
                 **facts, **action.data,
             }.items() if v not in (None, "", [])},
         )
-        if notices:
-            bound["notice_hash"] = audit.notice_digest(notices[0])
+        if notice_rows:
+            bound["notice_hash"] = audit.notice_digest(SimpleNamespace(**notice_rows[0]))
         event.data.update(bound)
         audit.chain(case, event)
         event.id = conn.execute(_INSERT_EVENT, event.values()).scalar_one()
-        if notices:
-            conn.execute(_NOTICE_EVENT, {"_id": notices[0].id, "event_id": event.id})
-            notices = [Notice.model_construct(**{**{f: getattr(n, f) for f in Notice.model_fields},
-                                                 "event_id": event.id}) for n in notices]
+        # the notice row is written after its event, so it carries the event's id from the start
+        notices = [insert_notice(session, values, event_id=event.id) for values in notice_rows]
         changes = case.changes()
         changes["version"] = case.version + 1
         updated = conn.execute(_UPDATE_CASE, {**changes, "_id": case_id, "_version": case.version})
@@ -283,20 +294,19 @@ def advance(
 # -- notices ---------------------------------------------------------------------------------
 
 
-def _issue_notice(session: Session, district: District, case: WorkingCase, kind: NoticeKind, actor: User,
-                  action: Action, today: date, **extra: Any) -> Notice:
+def _notice_values(session: Session, district: District, case: WorkingCase, kind: NoticeKind, actor: User,
+                   action: Action, today: date, **extra: Any) -> dict[str, Any]:
     point, town = case.point_and_township(session)
     if actor.role == Role.COMMITTEE:  # a decision of the committee is issued in its name
         extra.setdefault("issuer", district.district.committee)
         extra.setdefault("contact", district.unit_contact("committee"))
-    return issue_notice(session, district, case=case, point=point, township=town, kind=kind,
-                        actor_name=actor.display_name or actor.name, reason=action.reason,
-                        failed=action.failed, major=action.major, notes=action.notes, today=today, **extra)
+    return notice_values(session, district, case=case, point=point, township=town, kind=kind,
+                         actor_name=actor.display_name or actor.name, reason=action.reason,
+                         failed=action.failed, major=action.major, notes=action.notes, today=today, **extra)
 
 
-POINT, TOWNSHIP = Point.__table__, Township.__table__  # type: ignore[attr-defined]
 _INSERT_POINT = POINT.insert().returning(POINT.c.id)
-_INSERT_CASE = CASE.insert().returning(CASE.c.id)
+_INSERT_CASE = CASE.insert().returning(*CASE.c)
 _POINT_AND_TOWN = (
     sa.select(POINT, TOWNSHIP.c.code.label("t_code"), TOWNSHIP.c.name.label("t_name"))
     .join(TOWNSHIP, TOWNSHIP.c.id == POINT.c.township_id)
@@ -304,21 +314,55 @@ _POINT_AND_TOWN = (
 )
 
 
-def point_and_township(session: Session, point_id: int) -> tuple[Point, Township]:
-    """The point and its township, read lightly (no identity map) for notices and messages."""
-    row = session.connection().execute(_POINT_AND_TOWN, {"point_id": point_id}).mappings().one()
-    point = Point.model_construct(**{c.name: row[c.name] for c in POINT.columns})
-    town = Township.model_construct(id=row["township_id"], code=row["t_code"], name=row["t_name"])
-    return point, town
+class PointView(SimpleNamespace):
+    """A point row as plain values, read for one transaction (notices, messages); not session-bound."""
+
+    id: int
+    name: str
+    township_id: int
+    address: str
+    operator: str
+    phone: str
+    registered_on: date
 
 
-def issue_notice(
+class TownView(SimpleNamespace):
+    """A township's id, code and name, read with its point."""
+
+    id: int
+    code: str
+    name: str
+
+
+def point_and_township(session: Session, point_id: int) -> tuple[PointView, TownView]:
+    """The point and its township, read lightly (one SELECT, plain values) for notices and messages."""
+    row = dict(session.connection().execute(_POINT_AND_TOWN, {"point_id": point_id}).mappings().one())
+    town = TownView(id=row["township_id"], code=row.pop("t_code"), name=row.pop("t_name"))
+    return PointView(**row), town
+
+
+def issue_notice(session: Session, district: District, **kw: Any) -> Notice:
+    """Create a notice record with the next gap-free number, in the caller's transaction.
+
+    Takes the arguments of `notice_values`; the caller links it to its event (`event_id`) later.
+    """
+    return insert_notice(session, notice_values(session, district, **kw))
+
+
+def insert_notice(session: Session, values: dict[str, Any], *, event_id: int | None = None) -> Notice:
+    """Write a notice record from `notice_values` (with the id of the event that issued it, when known)."""
+    values = {**values, "event_id": event_id}
+    notice_id = session.connection().execute(_INSERT_NOTICE, values).scalar_one()
+    return Notice.model_construct(id=notice_id, **values)
+
+
+def notice_values(
     session: Session,
     district: District,
     *,
     case: Case | WorkingCase,
-    point: Point,
-    township: Township,
+    point: Point | PointView,
+    township: Township | TownView,
     kind: NoticeKind,
     actor_name: str,
     today: date,
@@ -329,8 +373,8 @@ def issue_notice(
     addressee: str | None = None,
     issuer: str | None = None,
     **extra: Any,
-) -> Notice:
-    """Create a notice record with the next gap-free number, in the caller's transaction.
+) -> dict[str, Any]:
+    """The columns of a new notice record, taking the next gap-free number in the caller's transaction.
 
     `issuer` is the body that issues it (the bureau unless said otherwise, e.g. the committee's 挂牌督办).
     """
@@ -396,8 +440,7 @@ def issue_notice(
     values = {"number": number, "district": info.code, "kind": kind.value, "year": year, "seq": seq,
               "case_id": case.id, "addressee": addressee, "issuer": issuer, "data": data, "issued_on": today,
               "content_hash": "", "verify_code": "", "pdf_sha256": "", "pdf_path": "", "created_at": utcnow()}
-    notice_id = session.connection().execute(_INSERT_NOTICE, values).scalar_one()
-    return Notice.model_construct(id=notice_id, event_id=None, **values)
+    return values
 
 
 # -- notifications ---------------------------------------------------------------------------
@@ -489,13 +532,14 @@ def open_case(
             "created_at": now,
         }
         point_id = conn.execute(_INSERT_POINT, point_row).scalar_one()
-        case_id = conn.execute(_INSERT_CASE, {
+        row = conn.execute(_INSERT_CASE, {
             "point_id": point_id, "township_id": town.id, "workflow": spec.name, "workflow_version": spec.version,
             "state": spec.initial,
             "version": 1, "round": 0, "escalation_level": 0, "return_stack": "", "proposal_reason": "", "target": "",
             "registered_on": registered_on, "last_seq": 0, "last_hash": "", "opened_at": now, "updated_at": now,
-        }).scalar_one()
-        case = load_case(session, user=actor, case_id=case_id)
+        }).mappings().one()
+        case = WorkingCase(row)  # the row as written (RETURNING): no need to read it back
+        case_id = case.id
         ev = audit.NewEvent(
             case_id=case_id, actor_id=actor.id, actor=actor.name, role=actor.role, trigger="open", from_state="",
             to_state=spec.initial, at=now,

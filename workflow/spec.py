@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
+from functools import cached_property
 from typing import Protocol
 
 from workflow.notices import NoticeKind
@@ -164,7 +165,7 @@ class WorkflowSpec:
                 return s
         raise KeyError(name)
 
-    @property
+    @cached_property
     def triggers(self) -> tuple[str, ...]:
         seen: dict[str, None] = {}
         for t in self.transitions:
