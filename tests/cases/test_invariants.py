@@ -13,7 +13,8 @@ After EVERY step it checks:
   of events, round and deadline = what the last transition recorded;
 - four eyes: no approve or send back by the proposer of the proposal decided;
 - rounds never exceed the district's maximum;
-- township scope: a township user acting on another township's case gets `NotFound`;
+- township scope: a township user acting on another township's case gets `NotFound` (or, for
+  input refused before any case is looked up, `InvalidInput`);
 - a refused action (any `TuoyouError`) leaves everything as it was (the case row with its
   version, the number of events, notices, inspections, messages, escalations, the counters);
   an accepted one adds exactly one event and raises the version by one;
@@ -40,7 +41,7 @@ from sqlmodel import Session
 
 from cases import audit
 from cases.config import District
-from cases.errors import NotFound, TuoyouError
+from cases.errors import InvalidInput, NotFound, TuoyouError
 from cases.models import Case, CaseEvent, User
 from cases.queries import case_engine, sees_all
 from cases.service import Action, advance, open_case
@@ -265,7 +266,9 @@ def _fuzz(engine: Engine, session: Session, district: District, people: People, 
             after = snapshot(engine, case_id)
             assert after == before, f"refused {trigger} ({exc.en}) changed the data"
             if not _in_scope(actor, towns[case_id]):
-                assert isinstance(exc, NotFound), f"{actor.name} reached another township's case: {exc.en}"
+                # bad input is refused before the case is looked up (it says nothing about the case);
+                # anything else about another township's case is "not found"
+                assert isinstance(exc, NotFound | InvalidInput), f"{actor.name} reached a case not theirs: {exc.en}"
             event(f"refused: {type(exc).__name__}")
         else:
             event(f"done: {trigger}")
