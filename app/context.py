@@ -109,11 +109,19 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
+def _trigger_named(trigger: str) -> str:
+    """A trigger id with its Chinese name beside it (order_rectification 责令整改)."""
+    from cases.queries import rectification_engine
+
+    zh = rectification_engine().spec.trigger_zh(trigger)
+    return f"{trigger} {zh}" if zh != trigger else trigger
+
+
 def fail(exc: TuoyouError) -> typer.Exit:
     """Say why on stderr (Chinese with the English beside it) and exit with the error's code."""
-    lines = [f"错误：{for_terminal(exc.zh)}", f"error: {for_terminal(exc.en)}"]
+    lines = [f"错误：{for_terminal(exc.cli_zh)}", f"error: {for_terminal(exc.en)}"]
     if exc.allowed is not None:
-        now = "、".join(exc.allowed) if exc.allowed else "（无 / none）"
+        now = "、".join(_trigger_named(a) for a in exc.allowed) if exc.allowed else "（无 / none）"
         lines.append(f"当前可执行的操作 / allowed now: {now}")
     typer.echo("\n".join(lines), err=True)
     return typer.Exit(exc.exit_code)

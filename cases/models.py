@@ -146,7 +146,7 @@ class Case(SQLModel, table=True):
 
 
 class Inspection(SQLModel, table=True):
-    """Checklist results of one on-site inspection: {code: "pass" | "fail" | "major"}."""
+    """Checklist results of one on-site inspection: {code: "pass" | "fail" | "major" | "na"}."""
 
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="case.id", index=True)
@@ -156,6 +156,9 @@ class Inspection(SQLModel, table=True):
     results: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     notes: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     at: datetime = _ts()
+    # photos per item: {code: [sha256, …]} (issue #9); results may also say "na" (不适用)
+    evidence: dict[str, list[str]] = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False, server_default=sa.text("'{}'")))
 
 
 # -- notices ---------------------------------------------------------------------------------
@@ -453,7 +456,8 @@ class SealAnchor(SQLModel, table=True):
     hash: str = Field(max_length=64)
 
 
-# == service of notices (送达, issue #8) =========================================================
+# == service of notices (送达, issue #8) ==================================================
+
 
 
 class NoticeService(SQLModel, table=True):
@@ -474,3 +478,30 @@ class NoticeService(SQLModel, table=True):
     receipt_number: str = Field(default="", max_length=64)
     event_id: int | None = None
     created_at: datetime = _ts()
+
+
+# == web app (issue #9): what a form held when it could not be saved ==========================
+
+
+class FormDraft(SQLModel, table=True):
+    """What a user typed into a page's form and could not save yet, kept on the server.
+
+    A form posted after the session ended, or refused by a rule, is kept here so that the page
+    it came from (`page`, e.g. `/cases/12`) shows it again, with `message` (why it was kept).
+    `kind` is `form` for an action form, `inspection` for a checklist recorded but not yet
+    followed by its action. Uploaded files sit in the content store; `files` lists them.
+    """
+
+    __tablename__ = "form_draft"
+    __table_args__ = (sa.UniqueConstraint("user_id", "page", "kind", name="uq_form_draft_page"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="app_user.id", index=True)
+    case_id: int | None = Field(default=None, foreign_key="case.id")
+    page: str = Field(max_length=200)
+    kind: str = Field(default="form", max_length=16)
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    files: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    message: str = ""
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()

@@ -209,7 +209,8 @@ def case_detail(session: Session, *, user: User, case_id: int, district: Distric
         "allowed": eng.allowed(_with_facts(session, district, case, user, today), user.role, user.id,  # type: ignore[arg-type]
                                district.policy(), today),
         "last_inspection": ({"at": last_insp.at.isoformat(), "trigger": last_insp.trigger,
-                             "results": last_insp.results, "notes": last_insp.notes}
+                             "results": last_insp.results, "notes": last_insp.notes,
+                             "evidence": last_insp.evidence or {}}
                             if last_insp else None),
         "timeline": [
             {"seq": e.seq, "at": e.at.astimezone(tz).isoformat(), "actor": e.actor, "role": e.role,

@@ -56,6 +56,44 @@ class Action:
     evidence: tuple[str, ...] = ()  # content hashes of uploaded files
     expected_version: int | None = None
     data: dict[str, Any] = field(default_factory=dict)  # extra facts for the event (e.g. ladder level)
+    # an explicit inspection (the web's checklist): every item's result, pass / fail / major / na,
+    # and photos per item; when given, failed and major are read from it and nothing is assumed
+    results: dict[str, str] = field(default_factory=dict)
+    item_evidence: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+RESULTS = ("pass", "fail", "major", "na")
+
+
+def explicit_results(district: District, action: Action) -> Action:
+    """The action with failed / major read from its explicit results, after checking them whole.
+
+    Every checklist item must have a result (nothing is assumed to pass), every code must be
+    known, and `failed` / `major` may not be given beside the results.
+    """
+    if not action.results:
+        return action
+    if action.failed or action.major:
+        raise InvalidInput("检查结果已逐项给出，不能再另列不合格项目", "give either per-item results or failed/major",
+                           cli="--fail/--major")
+    unknown = sorted(c for c in action.results if district.item(c) is None)
+    if unknown:
+        raise InvalidInput(f"检查项目编码不存在：{'、'.join(unknown)}",
+                           f"unknown checklist codes: {', '.join(unknown)}")
+    bad = sorted(c for c, r in action.results.items() if r not in RESULTS)
+    if bad:
+        raise InvalidInput(f"检查项目 {'、'.join(bad)} 的结果无效", f"invalid result for items {', '.join(bad)}")
+    missing = [c for c in district.checklist if c.code not in action.results]
+    if missing:
+        names = "、".join(f"{c.code} {c.title}" for c in missing)
+        raise InvalidInput(f"以下检查项目尚未标记结果：{names}", f"unmarked checklist items: "
+                           f"{', '.join(c.code for c in missing)}")
+    stray = sorted(set(action.item_evidence) - set(action.results))
+    if stray:
+        raise InvalidInput(f"照片所属的检查项目不存在：{'、'.join(stray)}",
+                           f"photos for unknown items: {', '.join(stray)}")
+    return replace(action, failed=tuple(c for c, r in action.results.items() if r == "fail"),
+                   major=tuple(c for c, r in action.results.items() if r == "major"))
 
 
 @dataclass(frozen=True)
@@ -92,16 +130,18 @@ def clean_action(district: District, action: Action) -> Action:
         major=clean_codes("--major", action.major),
         notes=clean_notes(action.notes, (c.code for c in district.checklist)),
         evidence=clean_hashes(action.evidence),
+        item_evidence={str(c)[:32]: clean_hashes(h) for c, h in action.item_evidence.items()},
     )
 
 
-def _check_items(district: District, action: Action, inspection: bool) -> None:
+def _check_items(district: District, action: Action, inspection: bool, zh: str = "") -> None:
     codes = set(action.failed) | set(action.major)
-    if not codes:
+    if not codes and not action.results:
         return
     if not inspection:
-        raise InvalidInput(f"操作 {action.trigger} 不带检查结果，不能使用 --fail/--major",
-                           f"{action.trigger} takes no checklist results (--fail/--major)")
+        zh = zh or action.trigger
+        raise InvalidInput(f"「{zh}」不带检查结果", f"{action.trigger} takes no checklist results (--fail/--major)",
+                           cli=f"{action.trigger}：--fail/--major")
     unknown = sorted(c for c in codes if district.item(c) is None)
     if unknown:
         valid = "、".join(c.code for c in district.checklist)
@@ -109,8 +149,9 @@ def _check_items(district: District, action: Action, inspection: bool) -> None:
                            f"unknown checklist codes: {', '.join(unknown)} (valid: {valid})")
     both = set(action.failed) & set(action.major)
     if both:
-        raise InvalidInput(f"同一项目不能同时为 --fail 和 --major：{'、'.join(sorted(both))}",
-                           f"an item cannot be both --fail and --major: {', '.join(sorted(both))}")
+        raise InvalidInput(f"同一项目不能同时为不合格和重大隐患：{'、'.join(sorted(both))}",
+                           f"an item cannot be both --fail and --major: {', '.join(sorted(both))}",
+                           cli="--fail、--major")
 
 
 CASE = Case.__table__  # type: ignore[attr-defined]
@@ -202,6 +243,7 @@ def advance(
     policy = district.policy()
     action = clean_action(district, action)
     conn = session.connection()
+    action = explicit_results(district, action)
     try:
         case = load_case(session, user=actor, case_id=case_id)
         eng = case_engine(case)
@@ -213,7 +255,7 @@ def advance(
                 "reload and retry",
             )
         spec = eng.transition(action.trigger, case.state)
-        _check_items(district, action, spec.inspection if spec else True)
+        _check_items(district, action, spec.inspection if spec else True, spec.zh if spec else "")
         request = Request(
             trigger=action.trigger, role=actor.role, actor_id=actor.id, reason=action.reason,
             failed=frozenset(action.failed), major=frozenset(action.major), target=action.target,
@@ -240,11 +282,14 @@ def advance(
         bound: dict[str, Any] = {}  # the rows this event creates, bound into its hash
         if step.spec.inspection:
             results = {c.code: "pass" for c in district.checklist}
+            results.update(action.results)
             results.update({c: "fail" for c in action.failed})
             results.update({c: "major" for c in action.major})
             inspection = {"case_id": case_id, "inspector_id": actor.id, "trigger": action.trigger,
                           "round": case.round, "results": results, "notes": dict(action.notes)}
-            inspection_id = conn.execute(_INSERT_INSPECTION, {**inspection, "at": now}).scalar_one()
+            inspection_id = conn.execute(_INSERT_INSPECTION, {
+                **inspection, "at": now,
+                "evidence": {c: list(h) for c, h in action.item_evidence.items() if h}}).scalar_one()
             bound["inspection"] = {"id": inspection_id, "hash": audit.inspection_digest(inspection)}
         notice_rows: list[dict[str, Any]] = []
         if step.notice is not None:
@@ -255,6 +300,8 @@ def advance(
             evidence=list(action.evidence), at=now, notice_number=notice_rows[0]["number"] if notice_rows else "",
             data={k: v for k, v in {
                 "failed": sorted(action.failed), "major": sorted(action.major), "target": action.target,
+                "not_applicable": sorted(c for c, r in action.results.items() if r == "na"),
+                "item_evidence": {c: list(h) for c, h in action.item_evidence.items() if h},
                 "round": case.round, "deadline": case.deadline.isoformat() if case.deadline else None,
                 **facts, **action.data,
             }.items() if v not in (None, "", [])},
@@ -446,12 +493,17 @@ def notice_values(
 # -- notifications ---------------------------------------------------------------------------
 
 
+def _zh_day(day: date | None) -> str:
+    """2026年11月30日: messages write dates the way the pages do."""
+    return f"{day.year}年{day.month}月{day.day}日" if day else ""
+
+
 def _notify(session: Session, district: District, case: WorkingCase, step: Step, event: audit.NewEvent, actor: User,
             now: datetime) -> None:
     """Tell the people who must act next (in the same transaction as the event)."""
     eng = case_engine(case)
     if eng.spec.state(step.dest).proposal:
-        roles, town, todo = ["reviewer"], None, f"请在 {case.deadline or '期限内'} 前审核。"
+        roles, town, todo = ["reviewer"], None, f"请在{_zh_day(case.deadline) or '期限内'}前审核。"
     elif step.trigger == "suspend":
         roles, town = ["reviewer", "lead"], case.township_id
         todo = "因存在重大安全隐患已责令停止办园，请区教育局及时审查。"
@@ -464,7 +516,7 @@ def _notify(session: Session, district: District, case: WorkingCase, step: Step,
         return
     point, _town = case.point_and_township(session)
     dest_zh = eng.state_zh(step.dest)
-    deadline = f"，期限 {case.deadline.isoformat()}" if case.deadline else ""
+    deadline = f"，期限 {_zh_day(case.deadline)}" if case.deadline else ""
     body = (f"{point.name}（案件 {case.id}）：{actor.display_name or actor.name}执行「{step.spec.zh}」，"
             f"状态由「{eng.state_zh(step.source)}」变为「{dest_zh}」{deadline}。")
     if event.reason:

@@ -511,11 +511,14 @@ def _send_reminder(session: Session, district: District, case: LockedCase, days_
     kind_zh = KIND_ZH.get(kind, kind)
     unit = "个工作日" if district.deadlines.calendar == "workdays" else "天"
     state_zh = case_engine(case).state_zh(case.state)
-    subject = f"【期限提醒】{point.name}{kind_zh}还剩{days_before}{unit}（{case.deadline.isoformat()}）"
+    subject = f"【期限提醒】{point.name}{kind_zh}还剩{days_before}{unit}（{zh_date(case.deadline)}）"
     body = (f"{point.name}（{town.name}，案件 {case.id}，地址：{point.address}，举办者：{point.operator}）"
             f"当前处于「{state_zh}」状态，{kind_zh}为{zh_date(case.deadline)}，还剩{days_before}{unit}。"
             f"{REMINDER_TODO.get(kind, '请按期办理。')}")
-    roles = deciders(case) if kind == APPROVAL else ["inspector"]
+    if kind == APPROVAL:  # the deciders get one daily digest of their queue instead (cases.digest)
+        session.commit()
+        return
+    roles = ["inspector"]
     recipients = notify.people(session, roles=roles, township_id=case.township_id)
     notify.enqueue(session, users=recipients, subject=subject, body=body, case_id=case.id, now=now,
                    key=reminder_key(case.id, case.deadline, kind, days_before))

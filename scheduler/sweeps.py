@@ -29,6 +29,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from cases.config import District
+from cases.digest import approval_digest
 from cases.errors import Conflict, TuoyouError
 from cases.models import Case, Escalation, Reminder, User, utcnow
 from cases.queries import all_states, terminal_states
@@ -274,6 +275,12 @@ def send_reminders(engine: Engine, district: District, now: datetime | None = No
     return done
 
 
+def send_digest(engine: Engine, district: District, now: datetime | None = None) -> int:
+    """The deciders' daily digest of their approval queue (once a working day, whatever the sweeps)."""
+    with Session(engine) as s:
+        return approval_digest(s, district, now)
+
+
 def _escalate(s: Session, **kw: Any) -> Outcome:
     return escalate(session=s, **kw)
 
@@ -322,6 +329,11 @@ def sweep(
             report.unserved_reminded += remind_unserved(engine, district, now)
         except Exception:  # a failing step is logged and counted, never fatal to the sweep
             _LOGGER.exception("unserved-notice reminders failed")
+            report.errors += 1
+        try:
+            send_digest(engine, district, now)
+        except Exception:  # a failing step is logged and counted, never fatal to the sweep
+            _LOGGER.exception("approval digest failed")
             report.errors += 1
     if deliver:
         report.delivery = deliver_pending(engine, district, now, channels=channels)

@@ -62,7 +62,7 @@ class GuardRefused(NotAllowed):
     """A guard refused the transition."""
 
     def __init__(self, guard: Guard, allowed: list[str] | None = None) -> None:
-        super().__init__(guard.zh, guard.en, allowed=allowed)
+        super().__init__(guard.zh, guard.en, allowed=allowed, cli=guard.cli)
         self.guard = guard
 
 
@@ -213,7 +213,7 @@ class Engine:
         """
         if request.trigger not in self.spec.triggers:
             raise InvalidInput(
-                f"没有名为 {request.trigger} 的操作",
+                f"没有名为「{request.trigger}」的操作",
                 f"no trigger named {request.trigger}",
                 allowed=self.allowed(subject, request.role, request.actor_id, policy, request.today),
             )
@@ -222,13 +222,13 @@ class Engine:
         if t is None or request.role not in t.roles:
             allowed = self.allowed(subject, request.role, request.actor_id, policy, request.today)
             if t is None:
-                zh = f"当前状态「{self.state_zh(source)}」下不能执行 {request.trigger}"
+                zh = f"当前状态「{self.state_zh(source)}」下不能执行「{self.spec.trigger_zh(request.trigger)}」"
                 en = f"{request.trigger} is not allowed in state {source}"
             else:
                 roles = "、".join(Role(r).zh for r in sorted(t.roles))
-                zh = f"{Role(request.role).zh}不能执行 {request.trigger}（须由{roles}执行）"
+                zh = f"{Role(request.role).zh}不能执行「{t.zh}」（须由{roles}执行）"
                 en = f"role {request.role} may not fire {request.trigger} (needs {', '.join(sorted(t.roles))})"
-            raise NotAllowed(zh, en, allowed=allowed)
+            raise NotAllowed(zh, en, allowed=allowed, cli=request.trigger)
         with self._carrier(subject) as carrier:
             try:
                 done = carrier.trigger(request.trigger, request=request, subject=subject, policy=policy)  # type: ignore[attr-defined]

@@ -1,5 +1,8 @@
 """The domain exceptions: one small hierarchy, each with a Chinese and an English message.
 
+`zh` is plain Chinese for every face (pages name actions by their Chinese names); `cli` is what
+the command line adds beside it (flags such as --fail, trigger ids such as propose_enforcement).
+
 The CLI maps them to exit codes and the web app to status codes, each in one place.
 """
 
@@ -13,11 +16,17 @@ class TuoyouError(Exception):
 
     exit_code = 1
 
-    def __init__(self, zh: str, en: str = "", *, allowed: list[str] | None = None) -> None:
+    def __init__(self, zh: str, en: str = "", *, allowed: list[str] | None = None, cli: str = "") -> None:
         super().__init__(f"{zh} / {en}" if en else zh)
         self.zh = zh
         self.en = en or zh
         self.allowed = allowed
+        self.cli = cli  # what the command line adds in brackets to `zh`: its flags or trigger ids
+
+    @property
+    def cli_zh(self) -> str:
+        """The Chinese message as the command line says it (with its flags or trigger ids)."""
+        return f"{self.zh}（{self.cli}）" if self.cli else self.zh
 
     @property
     def message(self) -> str:

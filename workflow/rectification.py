@@ -178,10 +178,11 @@ KNOWN_ITEMS = Guard(
 )
 SOME_FAILED = Guard(
     "some_failed",
-    "须至少有一项检查不合格（--fail 或 --major）",
+    "须至少有一项检查不合格",
     "at least one checklist item must fail (--fail or --major)",
     _some_failed,
     needs_input=True,
+    cli="--fail 或 --major",
 )
 ALL_PASSED = Guard(
     "all_passed",
@@ -192,10 +193,11 @@ ALL_PASSED = Guard(
 )
 HAS_MAJOR = Guard(
     "has_major",
-    "只有存在重大安全隐患（--major）时才能责令停止办园",
+    "只有存在重大安全隐患时才能责令停止办园",
     "suspension needs at least one major-hazard item (--major)",
     _has_major,
     needs_input=True,
+    cli="--major",
 )
 MAJOR_CAPABLE = Guard(
     "major_capable",
@@ -206,9 +208,10 @@ MAJOR_CAPABLE = Guard(
 )
 ROUNDS_LEFT = Guard(
     "rounds_left",
-    "整改轮次已达上限，只能提出依法处置（propose_enforcement）",
+    "整改轮次已达上限，只能提出「拟依法处置」",
     "the last rectification round is used up; only propose_enforcement remains",
     _rounds_left,
+    cli="propose_enforcement",
 )
 BEFORE_CUTOFF = Guard(
     "cutoff",
@@ -227,11 +230,12 @@ DEADLINE_PASSED = Guard(
 )
 TARGET = Guard(
     "target",
-    "须填写转型目标机构（--target）",
+    "须填写转型目标机构",
     "the target institution is required (--target)",
     _has_target,
     needs_input=True,
     label="转型目标机构",
+    cli="--target",
 )
 
 # -- states --------------------------------------------------------------------------------

@@ -83,6 +83,8 @@ class Guard:
 
     `needs_input` guards depend on what the user types (a reason, failed items); they are
     skipped when listing the triggers allowed now, and checked when the trigger is fired.
+    `zh` is plain Chinese for every face; `cli` is what the command line adds beside it in
+    brackets (its flags, e.g. "--fail 或 --major", or trigger ids), never shown in the web.
     """
 
     code: str
@@ -92,6 +94,7 @@ class Guard:
     needs_input: bool = False
     label: str = ""  # the input it reads, as a form names it (e.g. 办园性质)
     choices: tuple[str, ...] = ()  # the values that input may take, when they are a fixed list
+    cli: str = ""
 
 
 class DeadlineRule(StrEnum):

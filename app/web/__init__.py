@@ -24,7 +24,7 @@ from app.web.api.main import api_router
 from app.web.deps import WebState
 from app.web.pages.main import router as pages_router
 from app.web.render import STATIC_DIR
-from app.web.security import SecurityHeaders
+from app.web.security import HeadAsGet, SecurityHeaders
 from cases.config import District, Settings, cached_district
 from cases.db import engine_for_url
 from cases.models import utcnow
@@ -82,6 +82,7 @@ def create_app(
     app.include_router(pages_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(HeadAsGet)
     _LOGGER.info("web app for %s over %s", district.district.name, engine.url.render_as_string(hide_password=True))
     return app
 

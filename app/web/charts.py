@@ -88,7 +88,7 @@ def _nice_top(value: int) -> int:
 def line_chart(labels: list[str], series: list[tuple[str, str, list[int]]], *, width: int = 420,
                height: int = 240) -> LineChart:
     """Lines over a shared x axis (e.g. weeks); the y axis starts at zero."""
-    left, right, top_pad, bottom = 40, 14, 12, 28
+    left, right, top_pad, bottom = 40, 30, 12, 28
     top = _nice_top(max((max(v, default=0) for _, _, v in series), default=0))
     n = max(len(labels), 2)
     plot_w, plot_h = width - left - right, height - top_pad - bottom
@@ -181,7 +181,8 @@ def workflow_graph(spec: WorkflowSpec, *, node_width: int = 124, node_height: in
     Layers are longest paths from the initial state (cycles broken where a depth-first search
     closes them); within a layer nodes are ordered by the mean position of their neighbours,
     and each edge gets its own port on the box so that arrows do not all meet in one point.
-    `send_back` (back to the state before the proposal) is left out: the table lists it.
+    `send_back` (back to the state before the proposal) and acts that keep the state (督办反馈)
+    are left out: the table lists them.
     """
     # acts recorded in place (督办反馈, 12345 工单) move no state: the diagram shows moves only
     triples = [(src, t.dest, t) for t in spec.transitions if t.dest not in (PREVIOUS, SAME) for src in t.sources]
@@ -245,7 +246,7 @@ def workflow_graph(spec: WorkflowSpec, *, node_width: int = 124, node_height: in
             out = 40 + abs(sy - ey) / 6
             bulge = max(sx, ex) + out if right else min(sx, ex) - out
             path = f"M{sx:.0f},{sy:.0f} C{bulge:.0f},{sy:.0f} {bulge:.0f},{ey:.0f} {ex:.0f},{ey:.0f}"
-        out_edges.append(Edge(path=path, title=f"{t.zh}（{t.trigger}）：{spec.state(src).zh} → {spec.state(dst).zh}",
+        out_edges.append(Edge(path=path, title=f"{t.zh}：{spec.state(src).zh} → {spec.state(dst).zh}",
                               css=css))
     return Graph(width=width, height=height, node_width=node_width, node_height=node_height,
                  nodes=nodes, edges=out_edges)

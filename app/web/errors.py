@@ -81,8 +81,11 @@ def api_error(status: int, zh: str, en: str, allowed: list[str] | None = None,
 
 def error_page(request: Request, status: int, zh: str, en: str, allowed: list[str] | None = None) -> Response:
     from app.web.render import render
+    from cases.queries import rectification_engine
 
-    return render(request, "error.html", {"status": status, "zh": zh, "en": en, "allowed": allowed or []},
+    eng = rectification_engine()  # pages name actions and states in Chinese
+    names = [eng.spec.trigger_zh(a) if a in eng.spec.triggers else eng.state_zh(a) for a in allowed or []]
+    return render(request, "error.html", {"status": status, "zh": zh, "en": en, "allowed": names},
                   status_code=status)
 
 
@@ -125,7 +128,12 @@ def install(app: FastAPI) -> None:
         from urllib.parse import quote
 
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+        expired = ""
+        if request.method == "POST":
+            page, kept = await _keep_expired_form(request)
+            target = page or _get_page(request.url.path)  # never the POST-only address
+            expired = "&expired=1" if kept else "&expired=0"
+        return RedirectResponse(f"/login?next={quote(target, safe='')}{expired}", status_code=303)
 
     @app.exception_handler(ApiUnauthorized)
     async def api_unauthorized(request: Request, exc: ApiUnauthorized) -> Response:
@@ -135,6 +143,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(CsrfRejected)
     async def csrf_rejected(request: Request, exc: CsrfRejected) -> Response:
+        page = await _keep_stale_form(request)
+        if page is not None:
+            return RedirectResponse(page, status_code=303)
         return error_page(request, 403, "表单已失效（安全校验未通过），请返回刷新页面后重试",
                           "the form's CSRF token is missing or stale; reload the page and retry")
 
@@ -147,6 +158,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 405 and request.method in ("GET", "HEAD") and not is_api(request):
+            # a form's address (e.g. /cases/12/do) reloaded or bookmarked: go to its page
+            return RedirectResponse(_get_page(request.url.path), status_code=303)
         zh, en = HTTP_ZH.get(exc.status_code, ("请求未能完成", "request failed"))
         if isinstance(exc.detail, str) and exc.detail and exc.status_code not in (404, 405):
             en = exc.detail
@@ -170,3 +184,82 @@ def install(app: FastAPI) -> None:
         if is_api(request):
             return api_error(500, zh, en)
         return error_page(request, 500, zh, en)
+
+
+# -- forms that arrive when they cannot be acted on ------------------------------------------
+
+
+def _get_page(path: str) -> str:
+    """The page to show for a form's address: the page the form belongs to, else the nearest parent."""
+    from app.web.drafts import page_for
+
+    page = page_for(path)
+    if page is not None:
+        return page
+    if path in ("/logout", "/login"):
+        return "/"
+    if path.startswith(("/notices/", "/api/")):
+        return "/"
+    if path.startswith("/inbox"):
+        return "/inbox"
+    parent = path.rstrip("/").rsplit("/", 1)[0]
+    return parent or "/"
+
+
+async def _keep_expired_form(request: Request) -> tuple[str | None, bool]:
+    """A form posted after its session ended: keep it as its user's draft; (its page, kept?)."""
+    from fastapi.concurrency import run_in_threadpool
+    from sqlmodel import Session
+
+    from app.web import drafts
+    from app.web.security import CSRF_FIELD, SESSION_COOKIE
+
+    if is_api(request):
+        return None, False
+    try:
+        form = await request.form(max_files=40)
+    except Exception:  # a body that is not a form: nothing to keep
+        _LOGGER.info("expired POST to %s without a readable form", request.url.path)
+        return drafts.page_for(request.url.path), False
+    page = drafts.page_for(request.url.path, str(form.get("back") or ""))
+    if page is None:
+        return None, False
+    web = request.app.state.web
+
+    def keep() -> bool:
+        with Session(web.engine, expire_on_commit=False) as session:
+            user = drafts.owner_of_form(session, token=request.cookies.get(SESSION_COOKIE),
+                                        csrf=str(form.get(CSRF_FIELD) or ""))
+            if user is None:
+                return False
+            return drafts.keep_posted(session, user=user, page=page, form=form, data_dir=web.data_dir,
+                                      now=web.now(), message=drafts.EXPIRED_ZH)
+
+    return page, await run_in_threadpool(keep)
+
+
+async def _keep_stale_form(request: Request) -> str | None:
+    """A signed-in user's form from an earlier session (another tab signed in anew): keep it, give its page."""
+    from fastapi.concurrency import run_in_threadpool
+    from sqlmodel import Session
+
+    from app.web import drafts
+    from app.web.security import CSRF_FIELD
+
+    browser = getattr(request.state, "browser", None)
+    if browser is None or is_api(request):
+        return None
+    form = await request.form(max_files=40)
+    page = drafts.page_for(request.url.path, str(form.get("back") or ""))
+    if page is None:
+        return None
+    web = request.app.state.web
+
+    def keep() -> bool:
+        with Session(web.engine, expire_on_commit=False) as session:
+            if not drafts.owner_by_csrf(session, user=browser.user, csrf=str(form.get(CSRF_FIELD) or "")):
+                return False
+            return drafts.keep_posted(session, user=browser.user, page=page, form=form, data_dir=web.data_dir,
+                                      now=web.now(), message=drafts.STALE_FORM_ZH)
+
+    return page if await run_in_threadpool(keep) else None

@@ -174,9 +174,23 @@ def read_limited(stream: io.BufferedIOBase | object, limit: int = MAX_PDF_BYTES)
     return bytes(data)
 
 
-def store(session: Session, *, data_dir: Path, case: Case, user: User, filename: str | None, data: bytes,
-          now: datetime) -> Evidence:
-    """Check and keep one uploaded file for a case the user may see; the same file twice is kept once."""
+@dataclass(frozen=True)
+class Kept:
+    """A checked file in the content store, not yet attached to a case."""
+
+    sha256: str
+    filename: str
+    content_type: str
+    size: int
+    thumbnail: bool
+
+    def as_dict(self) -> dict[str, object]:
+        return {"sha256": self.sha256, "filename": self.filename, "content_type": self.content_type,
+                "size": self.size, "thumbnail": self.thumbnail}
+
+
+def keep(*, data_dir: Path, filename: str | None, data: bytes) -> Kept:
+    """Check one uploaded file (type by content, size, an image that decodes) and write it to the store."""
     if not data:
         raise InvalidInput("文件为空", "the file is empty")
     kind = sniff(data[:16])
@@ -192,17 +206,30 @@ def store(session: Session, *, data_dir: Path, case: Case, user: User, filename:
     _write_once(file_path(data_dir, sha), data)
     if thumb is not None:
         _write_once(file_path(data_dir, sha, thumb=True), thumb)
-    assert case.id is not None
-    row = session.exec(select(Evidence).where(Evidence.case_id == case.id, Evidence.sha256 == sha)).first()
+    return Kept(sha256=sha, filename=clean_filename(filename), content_type=kind.content_type, size=len(data),
+                thumbnail=thumb is not None)
+
+
+def attach(session: Session, *, case_id: int, user: User, kept: Kept, now: datetime) -> Evidence:
+    """Make a kept file evidence of a case (once per case and content)."""
+    row = session.exec(select(Evidence).where(Evidence.case_id == case_id, Evidence.sha256 == kept.sha256)).first()
     if row is None:
-        row = Evidence(case_id=case.id, sha256=sha, filename=clean_filename(filename),
-                       content_type=kind.content_type, size=len(data), thumbnail=thumb is not None,
+        row = Evidence(case_id=case_id, sha256=kept.sha256, filename=kept.filename,
+                       content_type=kept.content_type, size=kept.size, thumbnail=kept.thumbnail,
                        uploaded_by=user.id, uploaded_at=now)
         session.add(row)
         session.commit()
-        _LOGGER.info("case %s: evidence %s (%s, %d bytes) by %s", case.id, sha[:12], kind.content_type,
-                     len(data), user.name)
+        _LOGGER.info("case %s: evidence %s (%s, %d bytes) by %s", case_id, kept.sha256[:12], kept.content_type,
+                     kept.size, user.name)
     return row
+
+
+def store(session: Session, *, data_dir: Path, case: Case, user: User, filename: str | None, data: bytes,
+          now: datetime) -> Evidence:
+    """Check and keep one uploaded file for a case the user may see; the same file twice is kept once."""
+    kept = keep(data_dir=data_dir, filename=filename, data=data)
+    assert case.id is not None
+    return attach(session, case_id=case.id, user=user, kept=kept, now=now)
 
 
 def find(session: Session, *, case_id: int, sha256: str) -> Evidence:

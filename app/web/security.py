@@ -32,6 +32,7 @@ CSRF_FIELD = "csrf_token"
 SESSION_HOURS = 12
 MAX_FAILED_LOGINS = 5
 LOCK_MINUTES = 15
+ENDED_KEPT_DAYS = 7  # an expired session row is kept this long to recognise its forms
 MAX_BODY_BYTES = 25 * 1024 * 1024  # the largest upload plus the form around it
 
 _DUMMY_HASH = PasswordHasher().hash(secrets.token_hex(8))  # equal timing for unknown names
@@ -79,9 +80,10 @@ def create_session(session: Session, user: User, *, now: datetime, user_agent: s
     session.add(WebSession(token_hash=token_digest(token), user_id=user.id, csrf_token=new_csrf_token(),
                            created_at=now, expires_at=now + timedelta(hours=SESSION_HOURS),
                            user_agent=user_agent[:200]))
-    # expired sessions of this user are of no use to anyone
+    # sessions of this user that ended long ago are of no use to anyone (a recently ended one still
+    # names whose form it was, so that what was typed into it is kept as a draft: see app.web.drafts)
     session.execute(sa.delete(WebSession).where(sa.column("user_id") == user.id,
-                                                sa.column("expires_at") < now))
+                                                sa.column("expires_at") < now - timedelta(days=ENDED_KEPT_DAYS)))
     session.commit()
     return token
 
@@ -247,3 +249,24 @@ async def _too_large(send: Send) -> None:
                 "headers": [(b"content-type", b"text/plain; charset=utf-8"),
                             (b"content-length", str(len(body)).encode()), *SECURITY_HEADERS]})
     await send({"type": "http.response.body", "body": body})
+
+
+class HeadAsGet:
+    """Answers HEAD like GET without the body (link checkers, monitors and some phones send HEAD)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("method") != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_headers_only(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                if message.get("more_body", False):
+                    return
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, send_headers_only)

@@ -22,7 +22,7 @@ from cases.config import District
 from cases.errors import InvalidInput
 from cases.models import Case, CaseEvent, Evidence, Message, Point, Township, User
 from cases.queries import rectification_engine, sees_all
-from cases.validation import clean_search, in_id_range, parse_id
+from cases.validation import clean_search, in_id_range
 from workflow.spec import Role
 from workflow.workdays import WorkCalendar
 
@@ -167,13 +167,14 @@ def worklist(
         by_deadline = False
     term = clean_search(search)
     if term:
-        point_ids = select(Point.id).where(
-            col(Point.name).contains(term) | col(Point.operator).contains(term) | col(Point.address).contains(term))
+        words, case_id = search_terms(term)
+        point_ids = select(Point.id).where(*[point_matches(w) for w in words])
         scope = user.township_id if not sees_all(user) else town_id
         if scope is not None:  # scan only the township's points (a substring search cannot use an index)
             point_ids = point_ids.where(col(Point.township_id) == scope)
-        case_id = parse_id(term)  # "12" or "#12"; a phone number is not an id (no overflow)
-        if case_id is not None:
+        if case_id is not None and not words:
+            conds.append(col(Case.id) == case_id)
+        elif case_id is not None:
             conds.append(sa.or_(col(Case.id) == case_id, col(Case.point_id).in_(point_ids)))
         else:
             conds.append(col(Case.point_id).in_(point_ids))
@@ -188,6 +189,32 @@ def worklist(
     ids_q = select(Case.id).where(*conds).order_by(*order).offset((page - 1) * per_page).limit(per_page)
     rows = _case_rows(session, list(session.exec(ids_q).all()), DaysLeft(cal, today))
     return Page(rows=rows, total=total, page=page, per_page=per_page)
+
+
+ID_MARKS = "#＃"
+
+
+def search_terms(text: str) -> tuple[list[str], int | None]:
+    """The words of a search (all must match), and the case id it names, if it can be one.
+
+    "#73" and "73" name case 73 (as the pages show ids); a longer number such as a phone
+    number 13812345678 is only text: it is never compared with an integer column it cannot fit.
+    """
+    raw = text.split()
+    words = [w.lstrip(ID_MARKS) for w in raw if w.lstrip(ID_MARKS)][:8]
+    case_id = None
+    if len(words) == 1 and words[0].isascii() and words[0].isdigit() and len(words[0]) <= 10 \
+            and in_id_range(int(words[0])):
+        case_id = int(words[0])
+        if raw[0][0] in ID_MARKS:  # "#73" is the case, nothing else
+            return [], case_id
+    return [w[:100] for w in words], case_id
+
+
+def point_matches(word: str) -> Any:
+    """A point matches a word in its name, operator, address or phone."""
+    return (col(Point.name).contains(word, autoescape=True) | col(Point.operator).contains(word, autoescape=True)
+            | col(Point.address).contains(word, autoescape=True) | col(Point.phone).contains(word, autoescape=True))
 
 
 def _case_rows(session: Session, ids: list[int | None], days_left: DaysLeft) -> list[CaseRow]:
@@ -297,8 +324,10 @@ def points(session: Session, *, user: User, search: str | None = None, township:
             conds.append(col(Point.township_id) == town_id)
     term = clean_search(search)
     if term:
-        conds.append(col(Point.name).contains(term) | col(Point.operator).contains(term)
-                     | col(Point.address).contains(term) | col(Point.phone).contains(term))
+        words, case_id = search_terms(term)
+        conds += [point_matches(w) for w in words]
+        if case_id is not None and not words:  # "#73": the point of case 73
+            conds.append(col(Point.id).in_(select(Case.point_id).where(col(Case.id) == case_id)))
     total = int(session.exec(select(func.count()).select_from(Point).where(*conds)).one())
     page = max(1, min(page, max(1, math.ceil(total / per_page))))
     q = (select(Point, Township.name, Case.id, Case.state)
@@ -322,11 +351,32 @@ def townships(session: Session, user: User) -> list[Township]:
 # -- inbox -----------------------------------------------------------------------------------
 
 
-def inbox(session: Session, *, user: User, unread_only: bool = False, page: int = 1,
+# what a message is about, from the prefix of its dedupe key (each producer names its messages)
+MESSAGE_KINDS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "remind": ("期限提醒", ("remind:",)),
+    "digest": ("每日汇总", ("digest:",)),
+    "supervision": ("督办", ("escalate:", "progress", "supervision")),
+    "case": ("办理通知", ("event:",)),
+}
+
+
+def message_kind(dedupe_key: str) -> str:
+    for kind, (_, prefixes) in MESSAGE_KINDS.items():
+        if dedupe_key.startswith(prefixes):
+            return kind
+    return "other"
+
+
+def inbox(session: Session, *, user: User, unread_only: bool = False, kind: str | None = None, page: int = 1,
           per_page: int = PER_PAGE) -> Page:
     conds = [col(Message.user_id) == user.id, col(Message.channel) == "inbox"]
     if unread_only:
         conds.append(col(Message.status) != "read")
+    if kind:
+        if kind not in MESSAGE_KINDS:
+            raise InvalidInput(f"没有名为 {kind} 的消息类别", f"no message kind {kind}", allowed=list(MESSAGE_KINDS))
+        conds.append(sa.or_(*[col(Message.dedupe_key).startswith(p, autoescape=True)
+                              for p in MESSAGE_KINDS[kind][1]]))
     total = int(session.exec(select(func.count()).select_from(Message).where(*conds)).one())
     page = max(1, min(page, max(1, math.ceil(total / per_page))))
     rows = list(session.exec(select(Message).where(*conds).order_by(col(Message.id).desc())
@@ -339,13 +389,16 @@ def message_dict(m: Message) -> dict[str, Any]:
             "created_at": m.created_at.isoformat(), "read_at": m.read_at.isoformat() if m.read_at else None}
 
 
-def mark_read(session: Session, *, user: User, message_id: int | None, now: datetime) -> int:
-    """Mark one of the user's inbox messages (or all of them, when `message_id` is None) as read."""
+def mark_read(session: Session, *, user: User, message_id: int | None, now: datetime,
+              case_id: int | None = None) -> int:
+    """Mark one of the user's inbox messages, those about one case, or all of them, as read."""
     conds = [col(Message.user_id) == user.id, col(Message.channel) == "inbox", col(Message.status) != "read"]
     if message_id is not None and not in_id_range(message_id):
         return 0
     if message_id is not None:
         conds.append(col(Message.id) == message_id)
+    if case_id is not None:
+        conds.append(col(Message.case_id) == case_id)
     result = session.execute(sa.update(Message).where(*conds).values(status="read", read_at=now))
     session.commit()
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
@@ -379,7 +432,7 @@ class Dashboard:
     by_township: list[TownshipStats]
     levels: dict[int, int]
     overdue_state: int
-    trend: list[tuple[date, int, int]]  # week start, operating points, of which not yet filed
+    trend: list[tuple[date, int, int]]  # month, operating points at its end, of which not yet filed
     total: int
 
 
@@ -418,45 +471,57 @@ CEASED = ("closed", "banned")
 LEGAL = ("filed", "converted")
 
 
-def _trend(session: Session, *, user: User, district: District, today: date, weeks: int) -> list[tuple[date, int, int]]:
-    """At the end of each of the last `weeks` weeks: points still operating, and of those not yet filed.
+MAX_MONTHS = 60
 
-    Operating = opened − ceased (closed, banned). Not yet filed = operating − filed/converted.
-    Read from the audit: `open` events, and events entering or leaving the outcome states.
+
+def _month_end(d: date) -> date:
+    nxt = date(d.year + (d.month == 12), d.month % 12 + 1, 1)
+    return nxt - timedelta(days=1)
+
+
+def _trend(session: Session, *, user: User, district: District, today: date, weeks: int = 16
+           ) -> list[tuple[date, int, int]]:
+    """At the end of each month: points operating, and of those not yet filed or converted.
+
+    A point operates from its real first-registration date (not the day its case was opened:
+    points registered in 2020–22 count from then), until it is closed or banned; it stops
+    being "not yet filed" when filed or converted. Outcomes are read from the audit. Months
+    run from the first registration (at most `MAX_MONTHS`, earlier ones summed into the first).
     """
     tz = ZoneInfo(district.district.timezone)
     outcome = (*CEASED, *LEGAL)
-    q = (select(CaseEvent.at, CaseEvent.from_state, CaseEvent.to_state, CaseEvent.trigger)
-         .join(Case, col(Case.id) == CaseEvent.case_id)
-         .where(sa.or_(col(CaseEvent.trigger) == "open", col(CaseEvent.to_state).in_(outcome),
-                       col(CaseEvent.from_state).in_(outcome))))
-    q = _scope(q, user)
-    end_of_week = today + timedelta(days=6 - today.weekday())
-    ends = [end_of_week - timedelta(weeks=weeks - 1 - i) for i in range(weeks)]
     d_operating: Counter[date] = Counter()
     d_legal: Counter[date] = Counter()
-    before_operating = before_legal = 0
-    first = ends[0] - timedelta(days=6)
-    for at, src, dst, trigger in session.exec(q).all():  # type: ignore[call-overload]
+    reg = _scope(select(Point.registered_on).join(Case, col(Case.point_id) == Point.id), user)
+    for day in session.exec(reg).all():
+        d_operating[day] += 1
+    q = (select(CaseEvent.at, CaseEvent.from_state, CaseEvent.to_state)
+         .join(Case, col(Case.id) == CaseEvent.case_id)
+         .where(sa.or_(col(CaseEvent.to_state).in_(outcome), col(CaseEvent.from_state).in_(outcome))))
+    for at, src, dst in session.exec(_scope(q, user)).all():  # type: ignore[call-overload]
         day = at.astimezone(tz).date()
-        op = (1 if trigger == "open" else 0) - (dst in CEASED) + (src in CEASED)
-        legal = (dst in LEGAL) - (src in LEGAL)
-        if day < first:
-            before_operating += op
-            before_legal += legal
-        else:
-            d_operating[day] += op
-            d_legal[day] += legal
-    out = []
-    running_op, running_legal = before_operating, before_legal
+        d_operating[day] += (src in CEASED) - (dst in CEASED)
+        d_legal[day] += (dst in LEGAL) - (src in LEGAL)
+    if not d_operating and not d_legal:
+        return [(today.replace(day=1), 0, 0)]
+    first = min([*d_operating, *d_legal, today])
+    months = []
+    m = date(first.year, first.month, 1)
+    while m <= today:
+        months.append(_month_end(m))
+        m = _month_end(m) + timedelta(days=1)
+    months = months[-MAX_MONTHS:]
     days = sorted(set(d_operating) | set(d_legal))
+    out = []
+    running_op = running_legal = 0
     i = 0
-    for end in ends:
-        while i < len(days) and days[i] <= end:
+    for end in months:
+        cut = min(end, today)
+        while i < len(days) and days[i] <= cut:
             running_op += d_operating[days[i]]
             running_legal += d_legal[days[i]]
             i += 1
-        out.append((end - timedelta(days=6), running_op, running_op - running_legal))
+        out.append((end.replace(day=1), running_op, running_op - running_legal))
     return out
 
 

@@ -31,11 +31,13 @@ def test_reminders_go_to_the_bureau_then_to_the_committee(engine: sa.Engine, ses
     sweep(engine, district, at(date(2026, 11, 6)), deliver=False)  # Friday: 1 working day left
     [r] = reminders(engine, case_id)
     assert r.days_before == 1
-    assert {m.recipient for m in messages(engine, "remind:", "inbox")} == {people.reviewer.name, people.reviewer2.name}
+    # the deciders' reminder comes in their daily digest of the queue (cases.digest), not one message per case
+    assert {m.recipient for m in messages(engine, "digest:", "inbox")} == {people.reviewer.name, people.reviewer2.name}
+    assert messages(engine, "remind:", "inbox") == []
     advance(session=session, district=district, case_id=case_id, actor=people.reviewer,
             action=Action(trigger="review"), now=at(date(2026, 11, 9)))
     sweep(engine, district, at(date(2026, 11, 13)), deliver=False)  # new deadline Mon 16 Nov, 1 day left
-    committee = [m for m in messages(engine, "remind:", "inbox") if m.recipient == people.committee.name]
+    committee = [m for m in messages(engine, "digest:", "inbox") if m.recipient == people.committee.name]
     assert len(committee) == 1 and "区教育局已审核" in committee[0].body
 
 

@@ -143,15 +143,22 @@ def test_inspect_rectify_download_and_approve(site: Site, tmp_path: Path) -> Non
         page.click(f"text={site.point_name}")
         expect(page.locator("h1")).to_have_text(site.point_name)
 
-        # inspect: the checklist form of 责令整改, one item failed with a note and a photo
-        form = page.locator("#act-order_rectification")
-        form.locator("summary").click()
-        first = form.locator(".checklist .item").first
-        first.locator("label", has_text="不合格").click()
+        # inspect: every item marked (one failed, with a note and a photo), then choose what follows
+        checklist = page.locator("#inspection form")
+        items = checklist.locator("fieldset.item")
+        for i in range(items.count()):
+            items.nth(i).locator("label", has_text="不合格" if i == 0 else "合格").first.click()
+        first = items.first
         first.locator("input[type=text]").fill("消防通道堆放杂物")
-        form.locator("textarea[name=reason]").fill("现场检查发现问题，责令限期整改")
-        form.locator("input[type=file]").set_input_files(str(_photo(tmp_path)))
+        first.locator("input[type=file]").set_input_files(str(_photo(tmp_path)))
         _shot(page, "03-case-inspection-form-desktop")
+        checklist.locator("button[type=submit]").click()
+        page.wait_for_load_state("networkidle")
+        expect(page.locator(".alert.ok")).to_contain_text("检查结果已保存")
+        _shot(page, "03b-case-inspection-outcome-desktop")
+        form = page.locator("#outcome #act-order_rectification")
+        form.locator("summary").click()
+        form.locator("textarea[name=reason]").fill("现场检查发现问题，责令限期整改")
         form.locator("button[type=submit]").click()
         page.wait_for_load_state("networkidle")
         expect(page.locator(".alert.ok")).to_contain_text("已执行「责令整改」")
@@ -174,9 +181,15 @@ def test_inspect_rectify_download_and_approve(site: Site, tmp_path: Path) -> Non
             r = page.request.get(f"{site.base}{href}")
             assert r.status == 503 and UNAVAILABLE_ZH in r.text()
 
-        # a proposal for the bureau: propose filing with every item passed
+        # a proposal for the bureau: every item passed, then 检查合格，拟予备案
         page.goto(f"{site.base}/cases/{site.propose_case}")
-        form = page.locator("#act-propose_filing")
+        items = page.locator("#inspection fieldset.item")
+        for i in range(items.count()):
+            items.nth(i).locator("label", has_text="合格").first.click()
+        page.locator("#inspection button[type=submit]").click()
+        page.wait_for_load_state("networkidle")
+        form = page.locator("#outcome #act-propose_filing")
+        expect(form.locator("summary")).to_contain_text("检查合格，拟予备案")
         form.locator("summary").click()
         form.locator("button[type=submit]").click()
         page.wait_for_load_state("networkidle")

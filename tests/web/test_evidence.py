@@ -71,7 +71,9 @@ def test_type_is_judged_by_content(as_user, people: People, driver: Driver, data
                        ("empty.pdf", b"")):
         r = b.client.post(f"/cases/{case.id}/evidence", data={"csrf_token": b.csrf},
                           files=[("files", (name, data, "image/jpeg"))])
-        assert r.status_code == 400, name
+        assert r.status_code == 303 and r.headers["location"] == f"/cases/{case.id}#evidence", name
+        page = b.get(f"/cases/{case.id}").text
+        assert 'class="alert error"' in page and ("只能上传" in page or "无法识别" in page or "为空" in page), name
     assert not (data_dir / "evidence").exists() or not any((data_dir / "evidence").rglob("*.thumb.jpg"))
 
 
@@ -81,7 +83,7 @@ def test_size_limit(as_user, people: People, driver: Driver) -> None:  # type: i
     big = b"\xff\xd8\xff" + b"\0" * MAX_IMAGE_BYTES
     r = b.client.post(f"/cases/{case.id}/evidence", data={"csrf_token": b.csrf},
                       files=[("files", ("big.jpg", big, "image/jpeg"))])
-    assert r.status_code == 400 and "10 MB" in r.text
+    assert r.status_code == 303 and "10 MB" in b.get(f"/cases/{case.id}").text
 
 
 def test_another_township_sees_no_evidence(as_user, people: People, driver: Driver) -> None:  # type: ignore[no-untyped-def]
@@ -111,16 +113,27 @@ def test_evidence_attached_to_an_action(as_user, people: People, driver: Driver,
                   files=[("files", ("earlier.jpg", earlier, "image/jpeg"))])
     h_earlier, h_onsite = hashlib.sha256(earlier).hexdigest(), hashlib.sha256(onsite).hexdigest()
     code = district.checklist[0].code
+    marks = {f"item_{i.code}": "pass" for i in district.checklist} | {f"item_{code}": "fail"}
+    item_photo = jpeg("orange")
+    h_item = hashlib.sha256(item_photo).hexdigest()
+    r = b.client.post(f"/cases/{case.id}/inspect", data={"csrf_token": b.csrf, **marks},
+                      files=[(f"files_{code}", ("item.jpg", item_photo, "image/jpeg"))])
+    assert r.status_code == 303, r.text
     r = b.client.post(f"/cases/{case.id}/do", data={
         "csrf_token": b.csrf, "trigger": "order_rectification", "expected_version": str(case.version),
-        f"item_{code}": "fail", "evidence": [h_earlier]}, files=[("files", ("onsite.jpg", onsite, "image/jpeg"))])
+        "evidence": [h_earlier]}, files=[("files", ("onsite.jpg", onsite, "image/jpeg"))])
     assert r.status_code == 303, r.text
     with Session(engine) as s:
         ev = s.exec(select(CaseEvent).where(CaseEvent.case_id == case.id,
                                             CaseEvent.trigger == "order_rectification")).one()
         assert ev.evidence == [h_earlier, h_onsite]
+        assert ev.data["item_evidence"] == {code: [h_item]}  # the item's photo, in the chained record
+        from cases.models import Inspection
+
+        assert s.exec(select(Inspection).where(Inspection.case_id == case.id)).one().evidence == {code: [h_item]}
     page = b.get(f"/cases/{case.id}").text
     assert page.count(f"/cases/{case.id}/evidence/{h_onsite}?thumb=true") >= 2  # gallery and timeline
+    assert f"/cases/{case.id}/evidence/{h_item}?thumb=true" in page.split('id="last-inspection"')[1]
 
 
 def test_clean_filename() -> None:

@@ -46,41 +46,81 @@ def test_worklist_tabs_search_and_pages(as_user, people: People, driver: Driver)
     assert r.status_code == 400 and "没有名为" in r.text
 
 
+def _marks(district, **results: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """Every checklist item marked: `pass` unless named (code=result)."""
+    return {f"item_{i.code}": results.get(i.code, "pass") for i in district.checklist}
+
+
 def test_case_page_shows_exactly_the_allowed_actions(as_user, people: People, driver: Driver) -> None:  # type: ignore[no-untyped-def]
     case = driver.open()
     driver.do(case, "start_review")
     insp = as_user(people.inspector).get(f"/cases/{case.id}").text
+    # the inspection comes first, on its own; the other actions beside it
+    assert f'action="/cases/{case.id}/inspect"' in insp
     triggers = set(re.findall(r'name="trigger" value="(\w+)"', insp))
-    assert triggers == {"order_rectification", "suspend", "propose_filing", "propose_refusal",
-                        "propose_conversion", "propose_closure"}
+    assert triggers == {"propose_conversion", "propose_closure"}
     assert "审查核查中" in insp and "剩 " in insp
     rev = as_user(people.reviewer).get(f"/cases/{case.id}").text
-    assert 'name="trigger"' not in rev and "您当前没有可执行的操作" in rev
-    # checklist only in inspection forms; major only for major-capable items
-    form = insp.split('id="act-order_rectification"')[1].split("</details>")[0]
-    assert 'value="fail"' in form
-    assert 'name="expected_version"' in form
+    assert 'name="trigger"' not in rev and "您当前没有可执行的操作" in rev and "/inspect" not in rev
     conv = insp.split('id="act-propose_conversion"')[1].split("</details>")[0]
     assert 'name="target"' in conv and "item_" not in conv and "required" in conv
 
 
-def test_major_only_for_major_capable_items(as_user, people: People, driver: Driver, district) -> None:  # type: ignore[no-untyped-def]
+def test_checklist_starts_unmarked_with_not_applicable(as_user, people: People, driver: Driver, district) -> None:  # type: ignore[no-untyped-def]
     case = driver.open()
     driver.do(case, "start_review")
     page = as_user(people.inspector).get(f"/cases/{case.id}").text
-    form = page.split('id="act-suspend"')[1].split("</details>")[0]
+    form = page.split('id="inspection"')[1].split("</form>")[0]
+    assert "checked" not in form  # nothing pre-selected
+    assert "未标记的视为合格" not in page
     for item in district.checklist:
+        for value in ("pass", "fail", "na"):
+            assert f'name="item_{item.code}" value="{value}"' in form
         has_major = f'name="item_{item.code}" value="major"' in form
         assert has_major == item.major_capable, item.code
+        assert f'name="files_{item.code}"' in form and f'name="note_{item.code}"' in form
 
 
-def test_inspect_and_order_rectification(as_user, people: People, driver: Driver, district, engine) -> None:  # type: ignore[no-untyped-def]
+def test_an_unmarked_item_is_refused_and_kept(as_user, people: People, driver: Driver, district, engine) -> None:  # type: ignore[no-untyped-def]
+    case = driver.open()
+    case = driver.do(case, "start_review").case
+    b = as_user(people.inspector)
+    first, last = district.checklist[0], district.checklist[-1]
+    marks = _marks(district, **{first.code: "fail"})
+    del marks[f"item_{last.code}"]
+    r = b.post(f"/cases/{case.id}/inspect", {**marks, f"note_{first.code}": "灭火器过期"})
+    assert r.status_code == 303 and r.headers["location"] == f"/cases/{case.id}#inspection"
+    page = b.get(f"/cases/{case.id}").text
+    assert "未标记" in page and last.title in page
+    form = page.split('id="inspection"')[1].split("</form>")[0]
+    assert f'name="item_{first.code}" value="fail" checked' in form  # what was typed is kept
+    assert "灭火器过期" in form
+    # acting without a recorded inspection is refused too
+    r = b.post(f"/cases/{case.id}/do", {"trigger": "order_rectification", "expected_version": case.version})
+    assert r.status_code == 303
+    assert "请先完成现场检查" in b.get(f"/cases/{case.id}").text
+    with Session(engine) as s:
+        row = s.get(Case, case.id)
+        assert row is not None and row.state == "under_review"
+
+
+def test_inspect_then_choose_what_follows(as_user, people: People, driver: Driver, district, engine) -> None:  # type: ignore[no-untyped-def]
     case = driver.open()
     case = driver.do(case, "start_review").case
     code = district.checklist[0].code
+    na = district.checklist[1].code
     b = as_user(people.inspector)
+    r = b.post(f"/cases/{case.id}/inspect", {**_marks(district, **{code: "fail", na: "na"}),
+                                             f"note_{code}": "灭火器过期"})
+    assert r.status_code == 303 and r.headers["location"].endswith("#outcome")
+    page = b.get(r.headers["location"]).text
+    assert "检查结果已保存" in page
+    outcome = page.split('id="outcome"')[1]
+    offered = set(re.findall(r'name="trigger" value="(\w+)"', outcome.split('id="actions"')[0]))
+    assert offered == {"order_rectification", "propose_refusal"}  # not filing (an item failed), not suspend
+    assert "不适用" in page
     r = b.post(f"/cases/{case.id}/do", {"trigger": "order_rectification", "expected_version": case.version,
-                                         f"item_{code}": "fail", f"note_{code}": "灭火器过期", "reason": "现场检查"})
+                                         "reason": "现场检查"})
     assert r.status_code == 303, r.text
     assert r.headers["location"] == f"/cases/{case.id}?done=order_rectification"
     page = b.get(r.headers["location"]).text
@@ -88,29 +128,62 @@ def test_inspect_and_order_rectification(as_user, people: People, driver: Driver
     assert "整改中" in page and "第 1 轮" in page
     assert "整改通知书" in page and "下载 PDF" in page
     assert "灭火器过期" in page  # the last inspection's notes
+    assert "最近一次检查" in page and "order_rectification" not in page.split('id="last-inspection"')[1][:400]
     with Session(engine) as s:
         row = s.get(Case, case.id)
         assert row is not None and row.state == "rectifying"
         assert s.exec(select(Notice).where(Notice.case_id == case.id)).first() is not None
+        from cases.models import Inspection
+
+        insp = s.exec(select(Inspection).where(Inspection.case_id == case.id)).one()
+        assert insp.results[code] == "fail" and insp.results[na] == "na"
+        assert set(insp.results) == {i.code for i in district.checklist}
+    # the recorded inspection was used up: the next inspection starts unmarked again
+    assert 'id="outcome"' not in page
+
+
+def test_reinspection_passed_offers_filing(as_user, people: People, driver: Driver, district) -> None:  # type: ignore[no-untyped-def]
+    case = driver.open()
+    driver.do(case, "start_review")
+    driver.do(case, "order_rectification", failed=(district.checklist[0].code,))
+    case = driver.do(case, "request_reinspection").case
+    b = as_user(people.inspector)
+    b.post(f"/cases/{case.id}/inspect", _marks(district))
+    page = b.get(f"/cases/{case.id}").text
+    outcome = page.split('id="outcome"')[1].split('id="actions"')[0]
+    assert "复查合格，拟予备案" in outcome
+    assert set(re.findall(r'name="trigger" value="(\w+)"', outcome)) == {"propose_filing", "propose_refusal"}
+    # a major hazard offers the suspension
+    major = next(i for i in district.checklist if i.major_capable)
+    b.post(f"/cases/{case.id}/inspect", _marks(district, **{major.code: "major"}))
+    outcome = b.get(f"/cases/{case.id}").text.split('id="outcome"')[1].split('id="actions"')[0]
+    assert "suspend" in outcome and "propose_filing" not in outcome
 
 
 def test_refusals_are_explained_and_change_nothing(as_user, people: People, driver: Driver, engine) -> None:  # type: ignore[no-untyped-def]
     case = driver.open()
     case = driver.do(case, "start_review").case
     b = as_user(people.inspector)
-    # a reason is required
-    r = b.post(f"/cases/{case.id}/do", {"trigger": "propose_refusal", "expected_version": case.version})
-    assert r.status_code == 403
-    assert "须填写理由" in r.text
-    # order_rectification with nothing failed
-    r = b.post(f"/cases/{case.id}/do", {"trigger": "order_rectification", "expected_version": case.version})
-    assert r.status_code == 403 and "至少有一项" in r.text
-    assert 'name="trigger" value="order_rectification"' in r.text  # the page (and its forms) are still there
+    # a reason is required: the answer is a redirect to the case page (a reload is never a 405)
+    r = b.post(f"/cases/{case.id}/do", {"trigger": "propose_conversion", "expected_version": case.version,
+                                         "target": "普惠园"})
+    assert r.status_code == 303 and r.headers["location"] == f"/cases/{case.id}#act-propose_conversion"
+    page = b.get(f"/cases/{case.id}").text
+    assert "须填写理由" in page
+    assert 'value="普惠园"' in page  # what was typed is back in the form
+    assert "当前可执行" in page and "propose" not in page.split('class="alert error"')[1].split("</div>")[0]
+    # shown once: a reload shows the plain page
+    assert "须填写理由" not in b.get(f"/cases/{case.id}").text
+    # the form's address, reloaded or bookmarked, leads to the case page
+    r = b.get(f"/cases/{case.id}/do")
+    assert r.status_code == 303 and r.headers["location"] == f"/cases/{case.id}"
     # a stale version: someone else acted meanwhile
     driver.do(case, "propose_closure", actor=people.inspector2, reason="已停办")
-    r = b.post(f"/cases/{case.id}/do", {"trigger": "propose_closure", "expected_version": case.version})
-    assert r.status_code == 409
-    assert "已被他人修改" in r.text and "刷新页面" in r.text
+    r = b.post(f"/cases/{case.id}/do", {"trigger": "propose_closure", "expected_version": case.version,
+                                         "reason": "我的说明"})
+    assert r.status_code == 303
+    page = b.get(f"/cases/{case.id}").text
+    assert "已被他人修改" in page and "已保留" in page
     with Session(engine) as s:
         row = s.get(Case, case.id)
         assert row is not None and row.state == "closure_proposed"
@@ -138,7 +211,7 @@ def test_reviewer_queue_and_approval(as_user, people: People, driver: Driver, en
     page = b.get(f"/cases/{second.id}").text
     version = int(re.search(r'name="expected_version" value="(\d+)"', page).group(1))  # type: ignore[union-attr]
     r = b.post(f"/cases/{second.id}/do", {"trigger": "send_back", "expected_version": version})
-    assert r.status_code == 403 and "须填写理由" in r.text
+    assert r.status_code == 303 and "须填写理由" in b.get(f"/cases/{second.id}").text
     r = b.post(f"/cases/{second.id}/do", {"trigger": "send_back", "expected_version": version, "reason": "核实不足"})
     assert r.status_code == 303
     with Session(engine) as s:
@@ -150,10 +223,11 @@ def test_inspector_cannot_approve(as_user, people: People, driver: Driver) -> No
     case = driver.open()
     case = driver.do(case, "start_review").case
     case = driver.do(case, "propose_filing").case
-    r = as_user(people.inspector2).post(f"/cases/{case.id}/do", {"trigger": "approve",
-                                                                 "expected_version": case.version})
-    assert r.status_code == 403
-    assert "区教育局审核员" in r.text
+    b = as_user(people.inspector2)
+    r = b.post(f"/cases/{case.id}/do", {"trigger": "approve", "expected_version": case.version})
+    assert r.status_code == 303
+    page = b.get(f"/cases/{case.id}").text
+    assert "区教育局审核员" in page and "不能执行「批准」" in page
 
 
 def test_point_registry_and_registration(as_user, people: People, driver: Driver) -> None:  # type: ignore[no-untyped-def]
@@ -170,10 +244,11 @@ def test_point_registry_and_registration(as_user, people: People, driver: Driver
     assert "新登记托幼点" in page and "已登记" in page
     # another township is not the inspector's to register in
     r = b.post("/points", {"name": "越界", "township": people.other_town.code, "address": "x", "operator": "y"})
-    assert r.status_code == 404
-    # missing fields are explained on the form
+    assert r.status_code == 303 and r.headers["location"] == "/points/new"
+    assert "不在您的辖区" in b.get("/points/new").text
+    # missing fields are explained on the form (at its own address: post/redirect/get)
     r = b.post("/points", {"name": "", "township": people.town.code, "address": "x", "operator": "y"})
-    assert r.status_code == 400 and "名称不能为空" in r.text
+    assert r.status_code == 303 and "名称不能为空" in b.get(r.headers["location"]).text
     # the committee is read-only
     assert as_user(people.committee).get("/points/new").status_code == 403
 
@@ -214,7 +289,44 @@ def test_dashboard_and_workflow(as_user, people: People, driver: Driver) -> None
     lead = as_user(people.lead).get("/dashboard").text
     assert "本镇街总览" in lead and people.other_town.name not in lead
     wf = as_user(people.committee).get("/workflow").text
-    assert wf.count('class="node ') == 16 and "propose_filing" in wf
+    assert wf.count('class="node ') == 16
+    # Chinese only, and usable by touch: every state box links to its list of actions
+    text = visible_text(wf)
+    for trigger in ("propose_filing", "order_rectification", "send_back", "start_review"):
+        assert trigger not in text, trigger
+    assert "鼠标" not in text and "拟予备案" in text
+    assert 'href="#st-under_review"' in wf and 'id="st-under_review"' in wf
+
+
+def visible_text(html: str) -> str:
+    """What a reader sees: the text outside tags (titles of SVG shapes included), without attributes."""
+    html = re.sub(r"<(script|style)\b.*?</\1>", " ", html, flags=re.S)
+    return re.sub(r"<[^>]+>", " ", html)
+
+
+def test_no_command_line_words_in_pages(as_user, people: People, driver: Driver, district) -> None:  # type: ignore[no-untyped-def]
+    case = driver.open()
+    case = driver.do(case, "start_review").case
+    b = as_user(people.inspector)
+    # a guard refusal: plain Chinese, no flags; what is allowed named in Chinese
+    b.post(f"/cases/{case.id}/inspect", {f"item_{i.code}": "pass" for i in district.checklist})
+    b.post(f"/cases/{case.id}/do", {"trigger": "order_rectification", "expected_version": case.version})
+    page = b.get(f"/cases/{case.id}").text
+    alert = visible_text(page.split('class="alert error"')[1].split("</div>")[0])
+    assert "须至少有一项检查不合格" in alert
+    assert "--" not in alert and "order_rectification" not in alert and "propose_closure" not in alert
+    assert "拟销案" in alert  # 当前可执行 in Chinese
+    # the error page, too
+    r = b.get("/worklist?state=nonsense")
+    assert r.status_code == 400 and "under_review" not in visible_text(r.text) and "审查核查中" in r.text
+    # a registration answers in Chinese ("open" is no word for a user)
+    r = b.post("/points", {"name": "新点", "township": people.town.code, "address": "某村3号", "operator": "孙八"})
+    shown = visible_text(b.get(r.headers["location"]).text)
+    assert "已立案" in shown and "「open」" not in shown
+    done = driver.do(case, "propose_closure", reason="已停办").case
+    text = visible_text(as_user(people.inspector).get(f"/cases/{done.id}").text)
+    for word in ("--fail", "--major", "propose_", "order_rectification", "start_review"):
+        assert word not in text, word
 
 
 def test_text_is_escaped(as_user, people: People, driver: Driver) -> None:  # type: ignore[no-untyped-def]

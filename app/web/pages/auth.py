@@ -9,6 +9,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from app.web.deps import Browser, CsrfChecked, OptionalBrowser, SessionDep, WebDep
+from app.web.drafts import EXPIRED_ZH
 from app.web.errors import CsrfRejected
 from app.web.render import render
 from app.web.security import (
@@ -39,9 +40,11 @@ def _secure(request: Request, web: WebDep) -> bool:
 
 
 def _login_page(request: Request, web: WebDep, *, next_url: str, error: str = "", name: str = "",
-                status_code: int = 200) -> Response:
+                status_code: int = 200, expired: str = "") -> Response:
     token = request.cookies.get(LOGIN_CSRF_COOKIE) or new_csrf_token()
-    response = render(request, "login.html", {"login_csrf": token, "next": next_url, "error": error, "name": name},
+    notice = {"1": EXPIRED_ZH, "0": "登录已过期，请重新登录"}.get(expired, "")
+    response = render(request, "login.html", {"login_csrf": token, "next": next_url, "error": error, "name": name,
+                                              "notice": notice, "expired": expired if notice else ""},
                       status_code=status_code)
     response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="lax", secure=_secure(request, web),
                         max_age=3600)
@@ -49,10 +52,10 @@ def _login_page(request: Request, web: WebDep, *, next_url: str, error: str = ""
 
 
 @router.get("/login")
-def login_form(request: Request, web: WebDep, signed: OptionalBrowser, next: str = "/") -> Response:
+def login_form(request: Request, web: WebDep, signed: OptionalBrowser, next: str = "/", expired: str = "") -> Response:
     if signed is not None:
         return RedirectResponse(safe_next(next), status_code=303)
-    return _login_page(request, web, next_url=safe_next(next))
+    return _login_page(request, web, next_url=safe_next(next), expired=expired[:1])
 
 
 @router.post("/login")
@@ -64,6 +67,7 @@ def login(
     password: Annotated[str, Form(max_length=200)],
     csrf_token: Annotated[str, Form(max_length=100)] = "",
     next: Annotated[str, Form(max_length=500)] = "/",
+    expired: Annotated[str, Form(max_length=1)] = "",
 ) -> Response:
     if not same_token(csrf_token, request.cookies.get(LOGIN_CSRF_COOKIE)):
         raise CsrfRejected()
@@ -74,7 +78,8 @@ def login(
         error = (f"用户名或密码错误，或账户因连续 {MAX_FAILED_LOGINS} 次登录失败已被暂时锁定"
                  f"（{LOCK_MINUTES} 分钟后再试，或请管理员解锁）")
         _LOGGER.info("failed sign-in for %r", name)
-        return _login_page(request, web, next_url=safe_next(next), error=error, name=name, status_code=401)
+        return _login_page(request, web, next_url=safe_next(next), error=error, name=name, status_code=401,
+                           expired=expired)
     token = create_session(session, result.user, now=now, user_agent=request.headers.get("user-agent", ""))
     _LOGGER.info("user %s signed in", result.user.name)
     target = safe_next(next)

@@ -10,10 +10,10 @@ from fastapi.responses import Response
 from app.web import charts, views
 from app.web.deps import CurrentUser, SessionDep, WebDep
 from app.web.pages.campaign import indicators_context
-from app.web.render import render, short_date
+from app.web.render import render
 from cases.queries import rectification_engine, sees_all
 from cases.service import LEVEL_ZH
-from workflow.spec import PREVIOUS
+from workflow.spec import PREVIOUS, SAME
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ def dashboard(request: Request, user: CurrentUser, session: SessionDep, web: Web
          f"/worklist?tab=all&state={s.name}")
         for s in eng.spec.states])
     trend = charts.line_chart(
-        [short_date(week) for week, _, _ in data.trend],
+        [f"{m.year % 100:02d}年{m.month}月" for m, _, _ in data.trend],
         [("在营托幼点（未停办、未取缔）", "operating", [op for _, op, _ in data.trend]),
          ("其中尚未备案或转型", "unfiled", [un for _, _, un in data.trend])])
     return render(request, "dashboard.html", {
@@ -52,8 +52,11 @@ def workflow(request: Request, user: CurrentUser) -> Response:
     graph = charts.workflow_graph(eng.spec)
     rows = [{"trigger": t.trigger, "zh": t.zh,
              "sources": [eng.state_zh(s) for s in t.sources],
-             "dest": "提议前的状态" if t.dest == PREVIOUS else eng.state_zh(t.dest),
+             "dest": {PREVIOUS: "提议前的状态", SAME: "状态不变"}.get(t.dest) or eng.state_zh(t.dest),
              "roles": sorted(t.roles), "notice": t.notice.title if t.notice else "",
              "guards": [g.zh for g in t.guards]}
             for t in eng.spec.transitions]
-    return render(request, "workflow.html", {"graph": graph, "spec": eng.spec, "rows": rows})
+    by_state = [{"name": s.name, "zh": s.zh, "terminal": s.terminal,
+                 "moves": [r for r, t in zip(rows, eng.spec.transitions, strict=True) if s.name in t.sources]}
+                for s in eng.spec.states]
+    return render(request, "workflow.html", {"graph": graph, "spec": eng.spec, "rows": rows, "by_state": by_state})

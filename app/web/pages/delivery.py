@@ -1,7 +1,9 @@
 """Service (送达) from the case page: record how, when and to whom a notice was served.
 
-One form per unserved notice (templates/web/_deliver.html); a refused service shows the case
-page again with the error and what was typed, a recorded one redirects back (post/redirect/get).
+One form per unserved notice (templates/web/_deliver.html); a refused service goes back to the
+case page with the error and what was typed (kept as a draft), a recorded one redirects back too
+(post/redirect/get). The form names its case page (`back`), so a form posted after the session
+ended is kept as a draft of that page as well.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 from starlette.datastructures import FormData
 
+from app.web import drafts
 from app.web.deps import CsrfChecked, SessionDep, WebDep
 from app.web.errors import status_for
 from app.web.security import SignedIn
@@ -41,8 +44,6 @@ def _served_on(text: str) -> date:
 
 def _deliver(request: Request, session: Session, web: Any, signed: SignedIn, notice_id: int,
              form: FormData) -> Response:
-    from app.web.pages.cases import case_page
-
     user = signed.user
     missing = NotFound(f"找不到文书 {notice_id}", f"no notice {notice_id}")
     notice = session.get(Notice, notice_id) if in_id_range(notice_id) else None
@@ -64,7 +65,11 @@ def _deliver(request: Request, session: Session, web: Any, signed: SignedIn, not
         _LOGGER.info("notice %s: service refused for %s: %s", notice.number, user.name, exc.en)
         if status_for(exc) == 404:
             raise
-        return case_page(request, session, web, user, case_id, error=exc, posted=posted)
+        session.rollback()
+        assert user.id is not None  # what was typed comes back on the case page, at its own address
+        drafts.save(session, user_id=user.id, page=f"/cases/{case_id}", values=posted, now=web.now(),
+                    message=exc.zh, status="error", allowed=exc.allowed)
+        return RedirectResponse(f"/cases/{case_id}#deliver-{notice_id}", status_code=303)
     return RedirectResponse(f"/cases/{case_id}?served={served.receipt.number}#notices", status_code=303)
 
 

@@ -11,9 +11,8 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
-from app.web import views
+from app.web import drafts, views
 from app.web.deps import CsrfChecked, CurrentUser, SessionDep, WebDep
-from app.web.errors import status_for
 from app.web.render import render
 from cases.errors import NotAllowed, TuoyouError
 from cases.models import User
@@ -33,12 +32,17 @@ def _form(request: Request, session: Session, user: User, *, values: dict[str, s
         raise NotAllowed("只有镇街负责人可以发起小区配套园办园性质认定", f"role {user.role} cannot open designations")
     return render(request, "designation_new.html", {
         "townships": views.townships(session, user), "values": values or {}, "error": error, "spec": spec,
-    }, status_code=status_for(error) if error else 200)
+    })
+
+
+NEW_PAGE = "/designation/new"
 
 
 @router.get("/designation/new")
-def new_designation(request: Request, user: CurrentUser, session: SessionDep) -> Response:
-    return _form(request, session, user)
+def new_designation(request: Request, user: CurrentUser, session: SessionDep, web: WebDep) -> Response:
+    draft = drafts.restore(session, user=user, page=NEW_PAGE, data_dir=web.data_dir, now=web.now())
+    return _form(request, session, user, values=draft.values,
+                 error=TuoyouError(draft.message) if draft.message else None)
 
 
 @router.post("/designation/new")
@@ -55,9 +59,12 @@ def open_designation(
     try:
         case = open_case(session=session, district=web.district, actor=user, name=name, township_code=township,
                          address=address, operator="", source="estate", workflow="designation", now=web.now())
-    except TuoyouError as exc:
+    except TuoyouError as exc:  # back to the form at its own address, filled in (post/redirect/get)
         session.rollback()
-        return _form(request, session, user, values={"name": name, "township": township, "address": address},
-                     error=exc)
+        assert user.id is not None
+        drafts.save(session, user_id=user.id, page=NEW_PAGE, values={"name": name, "township": township,
+                                                                     "address": address},
+                    now=web.now(), message=exc.zh, status="error")
+        return RedirectResponse(NEW_PAGE, status_code=303)
     _LOGGER.info("designation case %s opened by %s", case.id, user.name)
     return RedirectResponse(f"/cases/{case.id}", status_code=303)

@@ -23,10 +23,15 @@ def inbox(
     user: CurrentUser,
     session: SessionDep,
     unread: Annotated[bool, Query()] = False,
+    kind: Annotated[str | None, Query(max_length=16)] = None,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
-    result = views.inbox(session, user=user, unread_only=unread, page=page)
-    return render(request, "inbox.html", {"page": result, "unread_only": unread})
+    result = views.inbox(session, user=user, unread_only=unread, kind=kind or None, page=page)
+    return render(request, "inbox.html", {
+        "page": result, "unread_only": unread, "kind": kind or "",
+        "kinds": {k: zh for k, (zh, _) in views.MESSAGE_KINDS.items()},
+        "kind_of": views.message_kind,
+    })
 
 
 @router.post("/inbox/{message_id}/read")

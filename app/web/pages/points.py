@@ -8,9 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from app.web import views
+from app.web import drafts, views
 from app.web.deps import CsrfChecked, CurrentUser, SessionDep, WebDep
-from app.web.errors import status_for
 from app.web.render import render
 from cases.errors import NotAllowed, TuoyouError
 from cases.queries import sees_all
@@ -43,14 +42,20 @@ def registry(
     })
 
 
-def _form_page(request: Request, session: SessionDep, web: WebDep, user: CurrentUser, *,
-               values: dict[str, str] | None = None, error: TuoyouError | None = None) -> Response:
+NEW_PAGE = "/points/new"
+
+
+def _form_page(request: Request, session: SessionDep, web: WebDep, user: CurrentUser) -> Response:
+    """The registration form, with what a refused or expired attempt held (kept as a draft)."""
     if not views.can_register(user):
         raise NotAllowed("您的角色不能登记托幼点", f"role {user.role} cannot register points")
+    draft = drafts.restore(session, user=user, page=NEW_PAGE, data_dir=web.data_dir, now=web.now())
     return render(request, "point_new.html", {
-        "townships": views.townships(session, user), "values": values or {}, "error": error,
+        "townships": views.townships(session, user), "values": draft.values, "draft": draft,
+        "error": draft.message if draft.status in ("error", "conflict") else "",
+        "notice": draft.message if draft.status == "expired" else "",
         "sources": views.SOURCE_ZH, "today": web.today(), "cutoff": web.district.district.cutoff,
-    }, status_code=status_for(error) if error else 200)
+    })
 
 
 @router.get("/points/new")
@@ -81,6 +86,10 @@ def create_point(
                          address=address, operator=operator, phone=phone, registered_on=day, source=source,
                          now=web.now())
     except TuoyouError as exc:
-        return _form_page(request, session, web, user, values=values, error=exc)
+        session.rollback()
+        assert user.id is not None
+        drafts.save(session, user_id=user.id, page=NEW_PAGE, values=values, now=web.now(), message=exc.zh,
+                    status="error", allowed=exc.allowed)
+        return RedirectResponse(NEW_PAGE, status_code=303)
     _LOGGER.info("point %r registered by %s: case %s", name, user.name, case.id)
     return RedirectResponse(f"/cases/{case.id}?done=open", status_code=303)
