@@ -35,7 +35,7 @@ EXPIRED_ZH = "登录已过期，已为您保留填写的内容"
 STALE_FORM_ZH = "页面已过期（您已重新登录），已为您保留填写的内容，请核对后重新提交"
 KEEP_DAYS = 14  # a draft nobody came back for is dropped after this
 MAX_FIELDS = 400
-MAX_VALUE = 5000
+MAX_VALUE = 20_000  # what was typed comes back whole (the service refuses what is too long)
 NOT_KEPT = frozenset({"csrf_token", "files"})
 LIST_PREFIX = "evidence"  # evidence, evidence_<item code>: lists of content hashes
 
