@@ -26,6 +26,7 @@ from cases.demo import DEMO_PASSWORD, fill_demo
 from cases.errors import InvalidInput
 from cases.models import Township, User
 from cases.queries import case_detail, list_cases, rectification_engine
+from cases.registry import links_of
 from cases.service import Action, advance, local_today, open_case
 from cases.users import add_user, disable_user, enable_user, get_user, issue_token, unlock_user
 from cases.validation import check_id, for_terminal, parse_date
@@ -232,20 +233,28 @@ def point_add(
     phone: Annotated[str, typer.Option("--phone")] = "",
     registered_on: Annotated[str | None, typer.Option("--registered-on", help="首次登记日期 YYYY-MM-DD")] = None,
     source: Annotated[str, typer.Option("--source", help="registry|complaint|patrol")] = "registry",
+    basis: Annotated[str, typer.Option(
+        "--basis", help="登记日期的依据（截止日期前必填），如 原备案台账第37号 / basis of the date")] = "",
+    force: Annotated[bool, typer.Option(
+        "--force", help="确认不是重复登记，仍然登记 / register despite a likely duplicate")] = False,
     db: DbOpt = None,
     config: ConfigOpt = None,
     json: JsonOpt = False,
 ) -> None:
     """登记托幼点并立案 / register a point and open its case."""
     ctx = open_context(db, config)
+    day = _parse_date(registered_on, "--registered-on")
     with Session(ctx.engine, expire_on_commit=False) as s:
         actor = get_user(s, as_user)
         case = open_case(session=s, district=ctx.district, actor=actor, name=name, township_code=township,
-                         address=address, operator=operator, phone=phone,
-                         registered_on=_parse_date(registered_on, "--registered-on"), source=source)
+                         address=address, operator=operator, phone=phone, registered_on=day, source=source,
+                         basis=basis, force=force)
+        links = [link.as_dict() for link in links_of(s, case.id)]
     if json:
-        return print_json({"case_id": case.id, "point_id": case.point_id, "state": case.state})
+        return print_json({"case_id": case.id, "point_id": case.point_id, "state": case.state, "links": links})
     typer.echo(f"已立案：案件 {case.id}（已登记）/ case {case.id} opened")
+    for link in links:
+        typer.echo(f"注意 / note: {link['zh']}")
 
 
 def _viewer(session: Session, as_user: str | None) -> User:

@@ -138,13 +138,14 @@ def seed(url: str, district: District, agents_wanted: int) -> tuple[list[Agent],
             insp = inspectors[code][0]
             for i in range(40):  # fresh cases for the agents
                 open_case(session=s, district=district, actor=insp, name=f"soak托幼点{code[-3:]}-{i}",
-                          township_code=code, address="某村1号", operator="张三", registered_on=date(2023, 5, 1))
+                          township_code=code, address=f"某村1-{i}号", operator="张三", registered_on=date(2023, 5, 1),
+                          basis="原备案台账")
                 counts["registered"] += 1
             for i in range(10):  # deadlines missed 6–40 days ago: expiry and the ladder at once
                 back = real_now - timedelta(days=random.Random(i).randint(30, 60))
                 case = open_case(session=s, district=district, actor=insp, name=f"soak逾期点{code[-3:]}-{i}",
-                                 township_code=code, address="某村2号", operator="李四",
-                                 registered_on=date(2023, 5, 1), now=back)
+                                 township_code=code, address=f"某村2-{i}号", operator="李四",
+                                 registered_on=date(2023, 5, 1), now=back, basis="原备案台账")
                 assert case.id is not None
                 steps: list[tuple[str, Any, dict[str, Any]]] = [("start_review", insp, {})]
                 if i % 5 == 4:  # a proposal nobody decided on
@@ -242,7 +243,7 @@ class Runner:
 
     async def register(self, client: httpx.AsyncClient, a: Agent, rng: random.Random) -> None:
         body = {"name": f"新登记托幼点{uuid.uuid4().hex[:8]}", "township": a.township, "address": "某路8号",
-                "operator": "王五", "registered_on": "2023-05-01"}
+                "operator": "王五", "registered_on": "2023-05-01", "basis": "原备案台账"}
         r = await self.call(client, "POST", "/api/v1/points", json=body, ok=(200, 201))
         if r is not None:
             self.stats.done["open"] += 1

@@ -61,8 +61,8 @@ def run_service(setup: tuple[Any, ...], first: int, n: int) -> float:
     with Session(engine, expire_on_commit=False) as s:
         for i in range(first, first + n):
             case = open_case(session=s, district=district, actor=insp, name=f"托幼点{i}",
-                             township_code=district.townships[0].code, address="某村1号", operator="张三",
-                             registered_on=date(2022, 1, 1), now=now)
+                             township_code=district.townships[0].code, address=f"某村{i}号", operator="张三",
+                             registered_on=date(2022, 1, 1), now=now, basis="原备案台账")
             assert case.id is not None
             for trigger, kw in STEPS:
                 actor = rev if trigger == "approve" else insp

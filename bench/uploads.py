@@ -94,7 +94,7 @@ def child(kind: str, requests: int, files: int) -> dict[str, object]:
             user = add_user(s, name="insp", role="inspector", township_code=district.townships[0].code)
             case = open_case(session=s, district=district, actor=user, name="内存测试托幼点",
                              township_code=district.townships[0].code, address="某村", operator="某人",
-                             registered_on=date(2022, 1, 1), now=now)
+                             registered_on=date(2022, 1, 1), now=now, basis="原备案台账")
             token = create_session(s, user, now=now)
             from sqlmodel import select
 

@@ -154,7 +154,7 @@ def fill_demo(
                 address=f"{town.name}{rng.choice(_VILLAGES)}{rng.choice('庄屯营坨店堡')}村{rng.randint(1, 200)}号",
                 operator=operator, phone=f"13{rng.randint(100000000, 999999999)}",
                 registered_on=min(registered_on, start), source=rng.choice(["registry"] * 8 + ["complaint", "patrol"]),
-                now=at,
+                now=at, basis=f"原备案台账第{i + 1}号（演示数据）",
             )
             day = start
             served_until = start

@@ -95,6 +95,10 @@ class Point(SQLModel, table=True):
     kind: str = Field(default="childcare_point", max_length=24)  # childcare_point / estate_kindergarten
     children: int | None = None
     created_at: datetime = _ts()
+    # == issue #9: one file per point, and the basis of the registration date ==
+    basis: str = Field(default="", max_length=500)  # documentary basis of registered_on (原备案台账第37号)
+    place_key: str = Field(default="", max_length=520, index=True)  # normalised name + address
+    contact_key: str = Field(default="", max_length=160, index=True)  # normalised operator + phone ("" without phone)
 
 
 # -- case ------------------------------------------------------------------------------------
@@ -134,6 +138,7 @@ class Case(SQLModel, table=True):
     proposal_reason: str = Field(default="")
     target: str = Field(default="", max_length=200)  # conversion target institution
     registered_on: date | None = None  # copied from the point: the cut-off guard reads it
+    proposed_on: date | None = None  # when the pending proposal was made: a send-back adds the days it waited
     last_seq: int = 0  # sequence of the last audit event
     last_hash: str = Field(default="", max_length=64)
     opened_at: datetime = _ts()
@@ -300,6 +305,29 @@ sa.Index(
 )
 
 
+# == issue #9: cases that may be one point (一点一档) ==========================================
+
+
+class CaseLink(SQLModel, table=True):
+    """A new registration tied to an earlier case it matches (same name and address, or operator and phone).
+
+    `kind` is `duplicate` (registered although the earlier case is still a file of this point, by a
+    confirmed override) or `reappeared` (the earlier point was banned or closed). Both cases show it.
+    """
+
+    __tablename__ = "case_link"
+    __table_args__ = (sa.UniqueConstraint("case_id", "other_case_id", name="uq_case_link"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case.id", index=True)  # the new registration
+    other_case_id: int = Field(foreign_key="case.id", index=True)  # the earlier case it matches
+    kind: str = Field(max_length=16)  # duplicate / reappeared
+    match: str = Field(max_length=16)  # place (name + address) / contact (operator + phone)
+    other_state: str = Field(max_length=32)  # the earlier case's state when the link was made
+    actor_id: int | None = Field(default=None, foreign_key="app_user.id")
+    created_at: datetime = _ts()
+
+
 # == scheduler (issue #3): reminder and escalation claims =====================================
 
 
@@ -325,6 +353,9 @@ class Escalation(SQLModel, table=True):
     event_id: int | None = None
     done_on: date  # local date
     done_at: datetime = _ts()
+    passed: bool = False  # a lower rung a catch-up stepped over: recorded as passed, no notice sent
+    answered_event_id: int | None = None  # the 督办反馈 (report_progress) event that answered the notice
+    reply_reported_on: date | None = None  # local date the missing reply was reminded and reported upward
 
 
 class Reminder(SQLModel, table=True):

@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 from cases.config import District
 from cases.errors import NotFound
 from cases.models import Case, CaseEvent, Inspection, Notice, Point, Township, User
+from cases.registry import links_of, registration_facts
 from workflow.engine import Engine, engine_for
 from workflow.rectification import RECTIFICATION
 from workflow.registry import WORKFLOWS, spec_for
@@ -204,8 +205,9 @@ def case_detail(session: Session, *, user: User, case_id: int, district: Distric
         "point": {
             "id": point.id, "name": point.name, "address": point.address, "operator": point.operator,
             "phone": point.phone, "registered_on": point.registered_on.isoformat(), "source": point.source,
-            "township": town.name, "township_code": town.code,
+            "township": town.name, "township_code": town.code, **registration_facts(point, district),
         },
+        "links": [link.as_dict() for link in links_of(session, case.id or 0)],
         "allowed": eng.allowed(_with_facts(session, district, case, user, today), user.role, user.id,  # type: ignore[arg-type]
                                district.policy(), today),
         "last_inspection": ({"at": last_insp.at.isoformat(), "trigger": last_insp.trigger,

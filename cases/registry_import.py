@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import re
-import unicodedata
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ from cases.config import District
 from cases.errors import InvalidInput, NotAllowed
 from cases.indicators import TownRef, TownshipIndex
 from cases.models import Point, User, utcnow
+from cases.registry import contact_key, place_key
 from cases.service import open_case
 from cases.workbook import CellError, Column, ImportRefused, RowError, Table, clean_text, parse_date, read_table
 
@@ -148,15 +148,6 @@ def check_row(row: int, raw: dict[str, Any], towns: TownshipIndex, actor: User, 
 # -- duplicates (the one-file-per-point rule) -----------------------------------------------------
 
 
-def _key(*parts: str) -> str:
-    text = unicodedata.normalize("NFKC", "|".join(parts)).lower()
-    return re.sub(r"[\s\-_,，.。、·()（）#＃号]", "", text)
-
-
-def _digits(phone: str) -> str:
-    return "".join(ch for ch in phone if ch.isdigit())
-
-
 @dataclass(frozen=True)
 class Duplicate:
     """A row that is likely a point already registered (or an earlier row of the file)."""
@@ -180,17 +171,17 @@ class DuplicateIndex:
         self.by_operator: dict[str, int] = {}
         rows = session.connection().execute(
             sa.select(POINT.c.id, POINT.c.name, POINT.c.address, POINT.c.operator, POINT.c.phone))
-        for r in rows:
-            self.by_place.setdefault(_key(r.name, r.address), r.id)
-            if _digits(r.phone or ""):
-                self.by_operator.setdefault(_key(r.operator, _digits(r.phone)), r.id)
+        for r in rows:  # the same keys as the one-file-per-point check of `open_case` (cases.registry)
+            self.by_place.setdefault(place_key(r.name, r.address), r.id)
+            if contact_key(r.operator, r.phone or ""):
+                self.by_operator.setdefault(contact_key(r.operator, r.phone or ""), r.id)
         self.rows_by_place: dict[str, int] = {}
         self.rows_by_operator: dict[str, int] = {}
 
     def check(self, p: PointRow) -> Duplicate | None:
         """Is the row a duplicate? If not, remember it so a later row repeating it is one."""
-        place = _key(p.name, p.address)
-        operator = _key(p.operator, _digits(p.phone)) if _digits(p.phone) else None
+        place = place_key(p.name, p.address)
+        operator = contact_key(p.operator, p.phone) or None
         if place in self.by_place:
             return Duplicate(p, "与已登记托幼点同名同址", "same name and address as a registered point",
                              point_id=self.by_place[place])
@@ -317,7 +308,7 @@ def _open_batch(session: Session, district: District, actor: User, batch: Sequen
             case = open_case(session=session, district=district, actor=actor, name=p.name,
                              township_code=p.township.code, address=p.address, operator=p.operator,
                              phone=p.phone, registered_on=p.registered_on, source="registry", now=now,
-                             commit=False,
+                             commit=False, basis=f"{BASIS}：{source_name or '名册'}第{p.row}行",
                              event_data={"basis": BASIS, "import_row": p.row,
                                          **({"import_file": source_name} if source_name else {})})
             ids.append(case.id)

@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session
 
-from cases import audit, notify
+from cases import audit, notify, registry, supervision_replies
 from cases.config import District
 from cases.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from cases.facts import workflow_facts
@@ -271,8 +271,10 @@ def advance(
             if step.spec.deadline not in NO_NEW_DEADLINE:
                 case.deadline_set_on = today
             elif step.spec.deadline is DeadlineRule.RESTORE and case.deadline is not None:
-                # a restored deadline keeps the rung of the ladder it had already reached
-                case.escalation_level = claimed_level(session, case_id=case_id, deadline=case.deadline,
+                # a restored deadline keeps the rung of the ladder it had already reached (the rungs were
+                # claimed under the deadline as it stood before the clock stopped for the bureau)
+                case.escalation_level = claimed_level(session, case_id=case_id,
+                                                      deadline=step.restored_from or case.deadline,
                                                       kind=case.deadline_kind or "")
         if step.spec.proposes:
             case.proposal_reason = action.reason
@@ -292,6 +294,9 @@ def advance(
                 "evidence": {c: list(h) for c, h in action.item_evidence.items() if h}}).scalar_one()
             bound["inspection"] = {"id": inspection_id, "hash": audit.inspection_digest(inspection)}
         notice_rows: list[dict[str, Any]] = []
+        # 督办反馈: the report answers every 督办通知书 of the case still awaiting a reply
+        answering = (supervision_replies.open_notices(session, district, case_id)
+                     if step.trigger == "report_progress" else [])
         if step.notice is not None:
             notice_rows.append(_notice_values(session, district, case, step.notice, actor, action, today, **facts))
         event = audit.NewEvent(
@@ -303,7 +308,12 @@ def advance(
                 "not_applicable": sorted(c for c, r in action.results.items() if r == "na"),
                 "item_evidence": {c: list(h) for c, h in action.item_evidence.items() if h},
                 "round": case.round, "deadline": case.deadline.isoformat() if case.deadline else None,
-                **facts, **action.data,
+                **facts,
+                # a send-back: the deadline before the proposal and the working days the bureau took
+                "deadline_before": step.restored_from.isoformat() if step.paused_days and step.restored_from else None,
+                "paused_days": step.paused_days or None,
+                "answers": [n.notice_number for n in answering],
+                **action.data,
             }.items() if v not in (None, "", [])},
         )
         if notice_rows:
@@ -313,6 +323,13 @@ def advance(
         event.id = conn.execute(_INSERT_EVENT, event.values()).scalar_one()
         # the notice row is written after its event, so it carries the event's id from the start
         notices = [insert_notice(session, values, event_id=event.id) for values in notice_rows]
+        if step.trigger == "report_progress":
+            supervision_replies.mark_answered(session, answering, event.id)
+            point, _town = case.point_and_township(session)
+            supervision_replies.notify_answered(
+                session, case_id=case_id, township_id=case.township_id, point_name=point.name, answered=answering,
+                actor_name=actor.display_name or actor.name, reason=action.reason,
+                key=f"event:{case_id}:{event.seq}", now=now)
         changes = case.changes()
         changes["version"] = case.version + 1
         updated = conn.execute(_UPDATE_CASE, {**changes, "_id": case_id, "_version": case.version})
@@ -507,7 +524,12 @@ def _notify(session: Session, district: District, case: WorkingCase, step: Step,
     elif step.trigger == "suspend":
         roles, town = ["reviewer", "lead"], case.township_id
         todo = "因存在重大安全隐患已责令停止办园，请区教育局及时审查。"
-    elif step.trigger in ("approve", "send_back"):
+    elif step.trigger == "send_back":
+        _notify_send_back(session, district, case, step, event, actor, now)
+        return
+    elif step.trigger == "report_progress":
+        return  # told by the service with the notices it answered (supervision_replies.notify_answered)
+    elif step.trigger == "approve":
         roles, town, todo = ["inspector"], case.township_id, "请按区教育局的决定继续办理。"
     else:
         return
@@ -524,6 +546,31 @@ def _notify(session: Session, district: District, case: WorkingCase, step: Step,
     notify.enqueue(session, users=recipients, subject=f"【{dest_zh}】{point.name}", body=body + todo,
                    key=f"event:{case.id}:{event.seq}", case_id=case.id,
                    webhook=district.webhook.enabled and step.trigger == "suspend", now=now)
+
+
+def _notify_send_back(session: Session, district: District, case: WorkingCase, step: Step, event: audit.NewEvent,
+                      actor: User, now: datetime) -> None:
+    """Tell the township's inspectors that a proposal came back: 退回, why, and the deadline that runs again."""
+    eng = case_engine(case)
+    recipients = [u for u in notify.people(session, roles=["inspector"], township_id=case.township_id)
+                  if u.id != actor.id]
+    if not recipients:
+        return
+    point, _town = case.point_and_township(session)
+    proposal = eng.state_zh(step.source)
+    who = actor.display_name or actor.name
+    body = (f"{point.name}（案件 #{case.id}）：{who}（区教育局）退回了「{proposal}」的提议，"
+            f"案件回到「{eng.state_zh(step.dest)}」。退回理由：{event.reason or '（未填写）'}。")
+    if case.deadline:
+        body += f"期限为 {case.deadline.isoformat()}"
+        if step.paused_days and step.restored_from:
+            body += (f"（原期限 {step.restored_from.isoformat()}，审批期间的 {step.paused_days} 个"
+                     f"{'工作日' if district.deadlines.calendar == 'workdays' else '日'}不计入，已顺延）")
+        body += "。"
+    body += "请按退回意见补正后继续办理。"
+    why = event.reason if len(event.reason) <= 40 else event.reason[:40] + "…"
+    notify.enqueue(session, users=recipients, subject=f"【退回】{point.name}：「{proposal}」被退回——{why}"[:300],
+                   body=body, key=f"event:{case.id}:{event.seq}", case_id=case.id, now=now)
 
 
 # -- opening cases ---------------------------------------------------------------------------
@@ -545,12 +592,19 @@ def open_case(
     workflow: str = "rectification",
     commit: bool = True,
     event_data: Mapping[str, Any] | None = None,
+    basis: str = "",
+    force: bool = False,
 ) -> WorkingCase:
     """Register a point (or an estate kindergarten) and open its case under the newest declaration of
     `workflow`, in its initial state, with the first audit event.
 
     With `commit=False` the caller owns the transaction (a bulk import commits a chunk at a
     time); `event_data` adds facts to the opening event (e.g. the import file and row).
+
+    One file per point (childcare points): a likely duplicate of a point with a live case is refused
+    (`DuplicatePoint`, naming the case) unless `force`; a match with a banned or closed point is linked
+    and flagged. A first-registration date given on or before the campaign's cut-off needs its
+    documentary `basis` (an import passes its registry as the basis).
     """
     now = now or utcnow()
     today = local_today(district, now)
@@ -573,15 +627,29 @@ def open_case(
     town = township_by_code(session, township_code)
     if actor.role in (Role.INSPECTOR, Role.LEAD) and actor.township_id != town.id:
         raise NotFound(f"镇街 {township_code} 不在您的辖区", f"township {township_code} is not yours")
+    basis = clean_text("basis", basis)
+    cutoff = district.district.cutoff
+    if registered_on is not None and registered_on <= cutoff and not basis:
+        raise InvalidInput(
+            f"首次登记日期 {registered_on.isoformat()} 不晚于截止日期 {cutoff.isoformat()}，"
+            "须注明登记依据（如：原备案台账第37号）",
+            f"a first-registration date on or before the cut-off ({cutoff.isoformat()}) needs its documentary "
+            "basis (--basis)")
     registered_on = registered_on or today
     if registered_on > today:
         raise InvalidInput("登记日期不能晚于今天", "registered-on date cannot be in the future")
+    matches = (registry.find_duplicates(session, name=name, address=address, operator=operator, phone=phone)
+               if kind == "childcare_point" else [])
+    live = registry.blocking(matches)
+    if live and not force:
+        raise registry.DuplicatePoint(live)
     conn = session.connection()
     try:
         point_row = {
             "name": name.strip(), "township_id": town.id, "address": address.strip(), "operator": operator.strip(),
             "phone": phone.strip(), "registered_on": registered_on, "source": source, "kind": kind,
-            "created_at": now,
+            "created_at": now, "basis": basis, "place_key": registry.place_key(name, address),
+            "contact_key": registry.contact_key(operator, phone),
         }
         point_id = conn.execute(_INSERT_POINT, point_row).scalar_one()
         row = conn.execute(_INSERT_CASE, {
@@ -595,14 +663,22 @@ def open_case(
         ev = audit.NewEvent(
             case_id=case_id, actor_id=actor.id, actor=actor.name, role=actor.role, trigger="open", from_state="",
             to_state=spec.initial, at=now,
-            data={"point": name.strip(), "source": source, "registered_on": registered_on.isoformat(),
-                  "workflow": spec.name, "workflow_version": spec.version, **(event_data or {}),
-                  "point_id": point_id, "point_hash": audit.point_digest(point_row)})
+            data={k: v for k, v in {
+                "point": name.strip(), "source": source, "registered_on": registered_on.isoformat(),
+                "workflow": spec.name, "workflow_version": spec.version,
+                "basis": basis,
+                # one file per point: what the registration matched, and that the user confirmed it
+                "duplicate_of": [m.case_id for m in live], "forced": bool(live),
+                "reappeared_of": [m.case_id for m in matches if m.ended],
+                **(event_data or {}),
+                "point_id": point_id, "point_hash": audit.point_digest(point_row),
+            }.items() if v not in ("", [], False)})
         audit.chain(case, ev)
         conn.execute(_INSERT_EVENT, ev.values())
         conn.execute(_UPDATE_CASE, {"last_seq": case.last_seq, "last_hash": case.last_hash, "version": 2,
                                     "_id": case_id, "_version": 1})
         case.version = 2
+        registry.link_cases(session, case_id=case_id, matches=matches, actor_id=actor.id, now=now)
         if commit:
             session.commit()
     except BaseException:

@@ -309,6 +309,9 @@ def escalate(
         if case.deadline != deadline or case.deadline_kind != kind or case.state not in eligible_states(kind):
             session.rollback()
             return Outcome.MOVED_ON
+        if kind != APPROVAL and level <= case.escalation_level:  # a restored deadline kept this rung
+            session.rollback()
+            return Outcome.ALREADY
         days = overdue_days(cal, deadline, today)
         if days < threshold(district, kind, level):
             session.rollback()
@@ -316,7 +319,8 @@ def escalate(
         if not claim_first and not _claim(session, Escalation, claim, key_cols):
             session.rollback()
             return Outcome.ALREADY
-        number = _take_rung(session, district, case, kind, level, days, today, now)
+        passed = _pass_lower_rungs(session, case, kind, level, deadline, days, today, now)
+        number = _take_rung(session, district, case, kind, level, days, today, now, passed=passed)
     except (IntegrityError, StaleDataError):  # a concurrent writer got in between: nothing was saved
         session.rollback()
         return Outcome.BUSY
@@ -333,8 +337,25 @@ def escalate(
     return Outcome.DONE
 
 
+def _pass_lower_rungs(session: Session, case: LockedCase, kind: str, level: int, deadline: date, days: int,
+                      today: date, now: datetime) -> list[int]:
+    """Record the rungs below `level` not yet taken as passed (a catch-up after downtime sends only the top one).
+
+    The claims use the same unique key as taken rungs, so a rung is passed or taken, once.
+    """
+    if kind == APPROVAL:
+        return []
+    passed = []
+    for lower in range(case.escalation_level + 1, level):
+        values = {"case_id": case.id, "deadline": deadline, "kind": kind, "level": lower, "state": case.state,
+                  "overdue_days": days, "notice_number": "", "done_on": today, "done_at": now, "passed": True}
+        if _claim(session, Escalation, values, ["case_id", "deadline", "kind", "level"]):
+            passed.append(lower)
+    return passed
+
+
 def _take_rung(session: Session, district: District, case: LockedCase, kind: str, level: int, days: int,
-               today: date, now: datetime) -> str:
+               today: date, now: datetime, passed: list[int] | None = None) -> str:
     """Everything a rung writes, inside the caller's transaction, then commit; returns the notice number."""
     conn = session.connection()
     cal = district.work_calendar()
@@ -371,7 +392,8 @@ def _take_rung(session: Session, district: District, case: LockedCase, kind: str
         case_id=case.id, actor_id=system.id, actor=system.name, role=system.role, trigger="escalate",
         from_state=case.state, to_state=case.state, reason=reason, at=now, notice_number=notice.number,
         data={"level": r.level, "level_zh": r.zh, "missed_deadline": deadline.isoformat(),
-              "missed_deadline_kind": kind, "overdue_days": days, "notice": notice.number},
+              "missed_deadline_kind": kind, "overdue_days": days, "notice": notice.number,
+              **({"passed_levels": passed} if passed else {})},
         evidence=[], prev_hash="", hash="",
     )
     case.escalation_level = max(case.escalation_level, r.level)  # bound into the event (its snap)

@@ -51,6 +51,7 @@ from cases.supervision import (
     remind,
     threshold,
 )
+from cases.supervision_replies import chase_missing_replies
 from cases.users import system_user
 from scheduler.delivery import Channel, DeliveryReport, deliver_pending
 
@@ -71,6 +72,7 @@ class SweepReport:
     approvals_escalated: int = 0
     reminded: int = 0
     unserved_reminded: int = 0  # notices still unserved some working days after issue (送达提醒)
+    replies_chased: int = 0  # 督办通知书 whose reply is late: reminded and reported upward (once each)
     busy: int = 0  # steps left to the next sweep because another writer held the case
     errors: int = 0  # steps that failed unexpectedly (logged); the next sweep tries them again
     delivery: DeliveryReport | None = None
@@ -84,6 +86,7 @@ class SweepReport:
             "approvals_escalated": self.approvals_escalated,
             "reminded": self.reminded,
             "unserved_reminded": self.unserved_reminded,
+            "replies_chased": self.replies_chased,
             "busy": self.busy,
             "errors": self.errors,
             "delivery": self.delivery.as_dict() if self.delivery else None,
@@ -100,6 +103,7 @@ class SweepReport:
             f"level 3 {e.get(3, 0)}, late approvals {self.approvals_escalated}",
             f"期限提醒 {self.reminded} 条 / reminders: {self.reminded}",
             f"送达提醒 {self.unserved_reminded} 件 / unserved notices reminded: {self.unserved_reminded}",
+            f"督办反馈逾期 {self.replies_chased} 件 / late 督办 replies chased: {self.replies_chased}",
         ]
         if self.busy:
             out.append(f"稍后重试 {self.busy} 项（案件正被修改）/ retried next sweep: {self.busy}")
@@ -207,12 +211,17 @@ def _ladder_query(district: District, today: date) -> Any:
     branches.append(sa.and_(col(Case.state).in_(APPROVAL_STATES),
                             col(Case.escalation_level).in_(list(range(APPROVAL_LEVEL))),
                             col(Case.deadline) <= approval_cutoff))
-    return select(Case.id, Case.state, Case.deadline, Case.deadline_kind).where(sa.or_(*branches))
+    return select(Case.id, Case.state, Case.deadline, Case.deadline_kind, Case.escalation_level).where(
+        sa.or_(*branches))
 
 
 def escalate_missed(engine: Engine, district: District, now: datetime | None = None,
                     report: SweepReport | None = None) -> int:
-    """Take every rung of the ladder that is due (catching up rung by rung after downtime)."""
+    """Take the highest rung of the ladder that is due for each case.
+
+    After downtime several rungs may be due at once: only the highest is taken (its notice issued);
+    the lower ones are recorded as passed, not sent. A restored deadline keeps the rungs it had.
+    """
     now = now or utcnow()
     today = local_today(district, now)
     cal = district.work_calendar()
@@ -220,12 +229,12 @@ def escalate_missed(engine: Engine, district: District, now: datetime | None = N
     done = 0
     for page in _pages(engine, _ladder_query(district, today)):
         claimed = _claimed(engine, Escalation, [r[0] for r in page])
-        for case_id, state, deadline, kind in page:
+        for case_id, state, deadline, kind, reached in page:
             if kind is None or deadline is None or state not in eligible_states(kind):
                 continue
-            for level in due_levels(district, kind, overdue_days(cal, deadline, today)):
-                if (case_id, deadline, kind, level) in claimed:
-                    continue
+            due = [lv for lv in due_levels(district, kind, overdue_days(cal, deadline, today))
+                   if (case_id, deadline, kind, lv) not in claimed and (kind == APPROVAL or lv > reached)]
+            for level in due[-1:]:
                 outcome = _attempt(engine, report, f"level {level} escalation", case_id, partial(
                     _escalate, district=district, case_id=case_id, deadline=deadline, kind=kind, level=level,
                     now=now))
@@ -315,6 +324,7 @@ def sweep(
     reminders: bool = True,
     deliver: bool = True,
     channels: dict[str, Channel] | None = None,
+    replies: bool = True,
 ) -> SweepReport:
     """One full sweep at the clock `now`: expire, escalate, remind, then deliver the outbox."""
     now = now or utcnow()
@@ -323,6 +333,12 @@ def sweep(
         expire_overdue(engine, district, now, report)
     if ladder:
         escalate_missed(engine, district, now, report)
+    if ladder and replies:  # 督办通知书 whose reply is late: reminded and reported upward, once
+        try:
+            report.replies_chased += chase_missing_replies(engine, district, now)
+        except Exception:  # logged and counted like any failing step; the next sweep tries again
+            _LOGGER.exception("chasing late 督办 replies failed")
+            report.errors += 1
     if reminders:
         send_reminders(engine, district, now, report)
         try:

@@ -146,13 +146,21 @@ class Driver:
         self.session = session
         self.district = district
         self.people = people
+        self.opened = 0
 
     def open(self, *, registered_on: date | None = date(2022, 5, 1), now: datetime = NOW,
-             town: Township | None = None, actor: User | None = None, name: str = "阳光托幼点") -> Case:
+             town: Township | None = None, actor: User | None = None, name: str = "阳光托幼点",
+             address: str | None = None, operator: str = "张三", phone: str = "", basis: str | None = None,
+             force: bool = False) -> Case:
+        """A new point and case; each call a different address (so not a duplicate) unless one is given."""
         town = town or self.people.town
+        self.opened += 1
+        if basis is None:
+            basis = "原备案台账（测试）" if registered_on and registered_on <= self.district.district.cutoff else ""
         return open_case(session=self.session, district=self.district, actor=actor or self.people.inspector,
-                         name=name, township_code=town.code, address="某村1号", operator="张三",
-                         registered_on=registered_on, now=now)
+                         name=name, township_code=town.code, address=address or f"某村{self.opened}号",
+                         operator=operator, phone=phone, registered_on=registered_on, now=now, basis=basis,
+                         force=force)
 
     def do(self, case: Case | int, trigger: str, actor: User | None = None, now: datetime = NOW,
            **kw: object) -> Result:

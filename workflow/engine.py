@@ -11,7 +11,7 @@ import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -74,6 +74,8 @@ class Step:
     source: str
     dest: str
     spec: TransitionSpec
+    paused_days: int = 0  # a send-back: the (working) days the proposal waited, added to the restored deadline
+    restored_from: date | None = None  # a send-back: the deadline as it stood when the proposal was made
 
     @property
     def notice(self) -> NoticeKind | None:
@@ -244,15 +246,21 @@ class Engine:
                 allowed=[],
             )
         step = Step(request.trigger, source, subject.state, t)
-        self._keep_books(subject, step, request, policy, calendar)
+        step = self._keep_books(subject, step, request, policy, calendar)
         _LOGGER.debug("%s: %s --%s--> %s", self.spec.name, source, request.trigger, subject.state)
         return step
 
     def _keep_books(self, subject: Subject, step: Step, request: Request, policy: Policy,
-                    calendar: WorkCalendar) -> None:
+                    calendar: WorkCalendar) -> Step:
+        """Keep the subject's proposer, return stack, round and deadline; the step, with what a send-back did.
+
+        The clock stops while the bureau decides: entering a proposal notes the day (`proposed_on`,
+        when the subject has that attribute), and a send-back restores the earlier deadline moved on
+        by the working days the proposal waited.
+        """
         t = step.spec
         if t.dest == SAME:  # an act recorded in place: proposer, return stack and deadline stay as they are
-            return
+            return step
         entering_proposal = self.spec.state(step.dest).proposal
         # return stack and proposer
         if t.dest == PREVIOUS:
@@ -274,23 +282,38 @@ class Engine:
             subject.round = 0
         # deadline
         rule = t.deadline
+        keeps_day = hasattr(subject, "proposed_on")
         if entering_proposal and t.dest != PREVIOUS and not self.spec.state(step.source).proposal:
             subject.saved_deadline, subject.saved_deadline_kind = subject.deadline, subject.deadline_kind
+            if keeps_day:
+                subject.proposed_on = request.today  # type: ignore[attr-defined]
+        if not entering_proposal and keeps_day:
+            proposed_on = subject.proposed_on  # type: ignore[attr-defined]
+            subject.proposed_on = None  # type: ignore[attr-defined]
+        else:
+            proposed_on = None
         if rule is DeadlineRule.KEEP:
-            return
-        if rule is DeadlineRule.CLEAR:
+            pass
+        elif rule is DeadlineRule.CLEAR:
             subject.deadline, subject.deadline_kind = None, None
         elif rule is DeadlineRule.RESTORE:
             if not subject.return_stack:
-                subject.deadline, subject.deadline_kind = subject.saved_deadline, subject.saved_deadline_kind
+                restored = subject.saved_deadline
+                paused = 0
+                if restored is not None and proposed_on is not None and request.today is not None:
+                    paused = max(0, calendar.between(proposed_on, request.today))
+                    step = replace(step, paused_days=paused, restored_from=restored)
+                    restored = calendar.add(restored, paused)
+                subject.deadline, subject.deadline_kind = restored, subject.saved_deadline_kind
                 subject.saved_deadline, subject.saved_deadline_kind = None, None
             else:  # still inside a nested proposal: a fresh approval period
                 subject.deadline, subject.deadline_kind = self._new_deadline(
                     DeadlineRule.APPROVAL, request, policy, calendar)
         else:
             subject.deadline, subject.deadline_kind = self._new_deadline(rule, request, policy, calendar)
-        if not entering_proposal and t.dest != PREVIOUS:
+        if not entering_proposal and t.dest != PREVIOUS and rule is not DeadlineRule.KEEP:
             subject.saved_deadline, subject.saved_deadline_kind = None, None
+        return step
 
     def _new_deadline(self, rule: DeadlineRule, request: Request, policy: Policy,
                       calendar: WorkCalendar) -> tuple[date | None, str | None]:

@@ -55,6 +55,10 @@ def _rounds_left(s: Subject, r: Request, p: Policy) -> bool:
     return s.round < p.max_rounds
 
 
+def _under_supervision(s: Subject, r: Request, p: Policy) -> bool:
+    return int(getattr(s, "escalation_level", 0) or 0) >= 1
+
+
 def _before_cutoff(s: Subject, r: Request, p: Policy) -> bool:
     return p.cutoff is None or s.registered_on is None or s.registered_on <= p.cutoff
 
@@ -213,6 +217,12 @@ ROUNDS_LEFT = Guard(
     _rounds_left,
     cli="propose_enforcement",
 )
+UNDER_SUPERVISION = Guard(
+    "under_supervision",
+    "案件未被督办，无需督办反馈",
+    "the case is not under supervision (escalation level 0); report_progress answers a 督办通知书",
+    _under_supervision,
+)
 BEFORE_CUTOFF = Guard(
     "cutoff",
     "该托幼点在截止日期之后登记，各镇街不再备案新的民办托幼点",
@@ -331,6 +341,10 @@ TRANSITIONS = (
     TransitionSpec("reopen", ("filed",), "under_review", frozenset({Role.INSPECTOR, Role.REVIEWER}),
                    "重新核查", "reopen", guards=(REASON,), deadline=D.REVIEW, rounds=RoundRule.RESET),
     # 12345 接诉即办: a hotline 工单 about a case still open is recorded on it; the reply to the hotline too
+    # 督办反馈: the township answers an open 督办通知书 with what was done (text and evidence); no state change
+    TransitionSpec("report_progress", tuple(s for s in OPEN_STATES if s not in PROPOSALS), SAME,
+                   frozenset({Role.INSPECTOR, Role.LEAD}), "督办反馈", "report progress (answer a 督办通知书)",
+                   guards=(UNDER_SUPERVISION, REASON)),
     TransitionSpec("receive_complaint", OPEN_STATES, SAME, STAFF, "受理12345工单", "receive a 12345 complaint",
                    guards=(REASON,), hidden=True),
     TransitionSpec("reply_complaint", ALL_STATES, SAME, STAFF, "答复12345工单", "reply to a 12345 complaint",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import subprocess
@@ -40,9 +41,14 @@ def db(db_url: str) -> str:
     return db_url
 
 
-def _new_case(db: str, registered_on: str = "2022-03-01") -> int:
-    out = js("point", "add", "--name", "小太阳托幼点", "--township", "120114101", "--address", "梅厂镇前庄村8号",
-             "--operator", "李四", "--registered-on", registered_on, "--as", "insp", "--db", db)
+_HOUSE = itertools.count(8)
+
+
+def _new_case(db: str, registered_on: str = "2022-03-01", address: str = "") -> int:
+    address = address or f"梅厂镇前庄村{next(_HOUSE)}号"  # a different point each time (not a duplicate)
+    out = js("point", "add", "--name", "小太阳托幼点", "--township", "120114101", "--address", address,
+             "--operator", "李四", "--registered-on", registered_on, "--basis", "原备案台账第8号",
+             "--as", "insp", "--db", db)
     return int(out["case_id"])
 
 

@@ -35,7 +35,8 @@ def db(db_url: str) -> str:
 
 def _add(db: str, name: str = "小太阳托幼点", *extra: str, code: int = 0) -> Any:
     return run("point", "add", "--name", name, "--township", TOWN, "--address", "梅厂镇前庄村8号",
-               "--operator", "李四", "--registered-on", "2022-03-01", "--as", "insp", "--db", db, *extra, code=code)
+               "--operator", "李四", "--registered-on", "2022-03-01", "--basis", "原备案台账第8号",
+               "--as", "insp", "--db", db, *extra, code=code)
 
 
 def test_registered_on_must_be_yyyy_mm_dd(db: str) -> None:

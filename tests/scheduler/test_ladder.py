@@ -103,28 +103,36 @@ def test_a_rotting_case_climbs_the_ladder_across_national_day(engine: sa.Engine,
     assert reminded == {(n, u) for n in ("5", "3", "1") for u in (people.inspector.name, people.inspector2.name)}
     lead_msg = next(m for m in messages(engine, "escalate:", "inbox") if m.recipient == people.lead.name)
     assert "镇街督办" in lead_msg.subject and "阳光托幼点" in lead_msg.body and "2026年9月30日" in lead_msg.body
+    # no 督办反馈 came: each notice's missing reply was reported upward once (level 3's is due by 11-30)
+    sweep(engine, district, at(date(2026, 11, 30)), deliver=False)
+    assert len({m.dedupe_key.split(":")[1] for m in messages(engine, "reply-missing-up:")}) == 3
     # nothing more, however often it runs
     before = (len(escalations(engine)), len(messages(engine)), len(events(engine, case.id)))  # type: ignore[arg-type]
-    for day in (date(2026, 10, 23), date(2026, 11, 30), date(2026, 11, 30)):
+    for day in (date(2026, 10, 23), date(2026, 11, 30), date(2026, 12, 1)):
         sweep(engine, district, at(day), deliver=False)
     assert (len(escalations(engine)), len(messages(engine)), len(events(engine, case.id))) == before  # type: ignore[arg-type]
 
 
-def test_catch_up_after_days_down_takes_every_due_rung_once(engine: sa.Engine, district: District,
-                                                            driver: Driver) -> None:
+def test_catch_up_after_days_down_takes_only_the_highest_due_rung(engine: sa.Engine, district: District,
+                                                                  driver: Driver) -> None:
     deadline = date(2026, 11, 6)  # Friday
     case = rectifying_case(driver, deadline)
     first_run = date(2026, 11, 24)  # 12 working days later; the scheduler was down all along
     assert district.work_calendar().between(deadline, first_run) == 12
     report = sweep(engine, district, at(first_run), deliver=False)
-    assert report.expired == 1 and dict(report.escalated) == {1: 1, 2: 1, 3: 1}
+    assert report.expired == 1 and dict(report.escalated) == {3: 1}
     assert report.reminded == 0  # the stale reminders are not sent in a burst
     assert reminders(engine, case.id) == []
-    assert [(e.level, e.overdue_days, e.done_on) for e in escalations(engine, case.id)] == [
-        (1, 12, first_run), (2, 12, first_run), (3, 12, first_run)]
+    # levels 1 and 2 are recorded as passed (no notice, no message); only 挂牌督办 is issued
+    assert [(e.level, e.overdue_days, e.done_on, e.passed, bool(e.notice_number))
+            for e in escalations(engine, case.id)] == [
+        (3, 12, first_run, False, True), (1, 12, first_run, True, False), (2, 12, first_run, True, False)]
     ns = notices(engine, case.id)  # type: ignore[arg-type]
-    assert [n.data["level"] for n in ns] == [1, 2, 3]
-    assert ns[0].data["next_level_on"] is None  # the next rung came at once: no date in the past is promised
+    assert [n.data["level"] for n in ns] == [3]
+    [ev] = events(engine, case.id, "escalate")  # type: ignore[arg-type]
+    assert ev.data["passed_levels"] == [1, 2] and ev.notice_number == ns[0].number
+    sent = messages(engine, f"escalate:{case.id}:")
+    assert sent and all(":rectification:3" in m.dedupe_key for m in sent)
     assert fresh(engine, case.id).escalation_level == 3  # type: ignore[arg-type]
     again = sweep(engine, district, at(first_run, 15), deliver=False)
     assert (again.expired, sum(again.escalated.values()), again.reminded) == (0, 0, 0)
@@ -247,9 +255,9 @@ def test_review_and_cessation_deadlines_climb_the_ladder_too(engine: sa.Engine, 
     assert (c.state, c.deadline_kind, c.escalation_level) == ("refused", "cessation", 0)
     late = district.work_calendar().add(c.deadline, 5)  # type: ignore[arg-type]
     report = sweep(engine, district, at(late), deliver=False)
-    assert dict(report.escalated) == {1: 1, 2: 1}
-    assert sorted((e.kind, e.level) for e in escalations(engine, case.id)) == [
-        ("cessation", 1), ("cessation", 2), ("review", 1)]
+    assert dict(report.escalated) == {2: 1}  # caught up at once: level 1 passed, level 2 issued
+    assert sorted((e.kind, e.level, e.passed) for e in escalations(engine, case.id)) == [
+        ("cessation", 1, True), ("cessation", 2, False), ("review", 1, False)]
 
 
 def test_a_restored_deadline_does_not_climb_the_same_rungs_again(engine: sa.Engine, district: District,
@@ -259,7 +267,7 @@ def test_a_restored_deadline_does_not_climb_the_same_rungs_again(engine: sa.Engi
     deadline = date(2026, 11, 6)
     case = rectifying_case(driver, deadline)
     sweep(engine, district, at(date(2026, 11, 13)), deliver=False)  # 5 working days: levels 1 and 2
-    assert [e.level for e in escalations(engine, case.id)] == [1, 2]
+    assert sorted(e.level for e in escalations(engine, case.id)) == [1, 2]  # 1 passed, 2 issued
     driver.do(case, "propose_enforcement", reason="逾期拒不整改", now=at(date(2026, 11, 16)))
     driver.do(case, "send_back", actor=people.reviewer, reason="请先复查", now=at(date(2026, 11, 16), 11))
     c = fresh(engine, case.id)  # type: ignore[arg-type]
@@ -272,4 +280,4 @@ def test_a_restored_deadline_does_not_climb_the_same_rungs_again(engine: sa.Engi
         assert sum(report.escalated.values()) == 0
     report = sweep(engine, district, at(date(2026, 11, 20)), deliver=False)  # 10 working days: level 3
     assert dict(report.escalated) == {3: 1}
-    assert [e.level for e in escalations(engine, case.id)] == [1, 2, 3]
+    assert sorted(e.level for e in escalations(engine, case.id)) == [1, 2, 3]

@@ -101,19 +101,21 @@ def test_tick_inbox_and_mark_read_from_the_command_line(db_url: str, engine: sa.
     rectifying_case(driver, date(2026, 11, 6))
     out = json.loads(cli("scheduler", "tick", "--db", db_url, "--now", "2026-11-24T10:00", "--json").stdout)
     assert out["today"] == "2026-11-24" and out["expired"] == 1
-    assert out["escalated"] == {"1": 1, "2": 1, "3": 1} and out["delivery"]["claimed"] == 0  # mail not enabled
+    # a catch-up takes only the highest due rung (levels 1 and 2 recorded as passed, not sent)
+    assert out["escalated"] == {"1": 0, "2": 0, "3": 1} and out["delivery"]["claimed"] == 0  # mail not enabled
     text = cli("scheduler", "tick", "--db", db_url, "--now", "2026-11-24T10:05").stdout
     assert "督办升级：镇街督办 0" in text and "escalations: level 1 0" in text
     bad = cli("scheduler", "tick", "--db", db_url, "--now", "next tuesday", code=2)
     assert "--now" in bad.stderr
-    inbox = json.loads(cli("inbox", "--as", people.lead.name, "--db", db_url, "--json").stdout)
-    assert len(inbox) == 1 and inbox[0]["status"] == "unread" and inbox[0]["subject"].startswith("【镇街督办】")
+    assert json.loads(cli("inbox", "--as", people.lead.name, "--db", db_url, "--json").stdout) == []
+    inbox = json.loads(cli("inbox", "--as", people.committee.name, "--db", db_url, "--json").stdout)
+    assert len(inbox) == 1 and inbox[0]["status"] == "unread" and inbox[0]["subject"].startswith("【挂牌督办】")
     assert inbox[0]["at"].startswith("2026-11-24T10:00")
     committee = json.loads(cli("inbox", "--as", people.committee.name, "--db", db_url, "--json", "--mark-read").stdout)
     assert [m["subject"][:6] for m in committee] == ["【挂牌督办】"]
     assert json.loads(cli("inbox", "--as", people.committee.name, "--db", db_url, "--json", "--unread").stdout) == []
     assert "未读 0" in cli("inbox", "--as", people.committee.name, "--db", db_url).stdout
-    assert len(messages(engine, "escalate:", "inbox")) == 4  # lead, two reviewers, committee
+    assert len(messages(engine, "escalate:", "inbox")) == 1  # the committee (挂牌督办)
 
 
 def test_now_without_a_zone_is_local_time(db_url: str, engine: sa.Engine, driver: Driver) -> None:

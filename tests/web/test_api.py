@@ -132,3 +132,20 @@ def test_openapi_is_served(client: TestClient) -> None:
     assert "/api/v1/cases/{case_id}/do" in spec["paths"]
     assert not any(p.startswith("/cases") for p in spec["paths"])  # pages are not part of the API
     assert client.get("/docs").status_code == 404  # Swagger UI needs a CDN: off
+
+
+def test_point_registration_rules_through_the_api(client: TestClient, engine, people: People) -> None:  # type: ignore[no-untyped-def]
+    h = _auth(engine, people.inspector)
+    body = {"name": "接口托幼点", "township": people.town.code, "address": "某村9号", "operator": "赵六",
+            "registered_on": "2023-01-05"}
+    r = client.post("/api/v1/points", headers=h, json=body)
+    assert r.status_code == 400 and "basis" in r.json()["error"]["en"]
+    r = client.post("/api/v1/points", headers=h, json={**body, "registered_on": "20230105", "basis": "台账"})
+    assert r.status_code in (400, 422)
+    r = client.post("/api/v1/points", headers=h, json={**body, "basis": "原备案台账第9号"})
+    assert r.status_code == 201
+    first = r.json()["case_id"]
+    r = client.post("/api/v1/points", headers=h, json={**body, "basis": "原备案台账第9号"})
+    assert r.status_code == 409 and f"#{first}" in r.json()["error"]["zh"]
+    r = client.post("/api/v1/points", headers=h, json={**body, "basis": "原备案台账第9号", "force": True})
+    assert r.status_code == 201

@@ -75,10 +75,11 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         assert town is not None
         case = open_case(session=s, district=district, actor=insp, name="浏览器测试托幼点", township_code=town.code,
                          address=f"{town.name}测试村8号", operator="赵六", phone="13900000000",
-                         registered_on=date(2021, 9, 1))
+                         registered_on=date(2021, 9, 1), basis="原备案台账第8号")
         advance(session=s, district=district, case_id=case.id, actor=insp, action=Action("start_review"))
         other = open_case(session=s, district=district, actor=insp, name="待备案托幼点", township_code=town.code,
-                          address=f"{town.name}测试村9号", operator="钱七", registered_on=date(2022, 5, 1))
+                          address=f"{town.name}测试村9号", operator="钱七", registered_on=date(2022, 5, 1),
+                          basis="原备案台账第9号")
         advance(session=s, district=district, case_id=other.id, actor=insp, action=Action("start_review"))
     app = create_app(engine=engine, district=district, settings=Settings(), data_dir=root / "data")
     port = _free_port()

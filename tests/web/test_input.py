@@ -85,7 +85,7 @@ def test_point_bodies_follow_the_policy(client: TestClient, engine, people: Peop
     r = client.post("/api/v1/points", headers=h, json={**base, "name": "园" * 201})
     assert "托幼点名称过长" in _error(r)["zh"] and "200" in _error(r)["zh"]
     assert _count(engine, Point) == 0
-    r = client.post("/api/v1/points", headers=h, json={**base, "registered_on": "2022-01-01"})
+    r = client.post("/api/v1/points", headers=h, json={**base, "registered_on": "2022-01-01", "basis": "原备案台账"})
     assert r.status_code == 201
 
 

@@ -236,9 +236,13 @@ def test_point_registry_and_registration(as_user, people: People, driver: Driver
     assert "名册里的托幼点" in b.get("/points").text
     form = b.get("/points/new").text
     assert people.town.name in form and people.other_town.name not in form
-    r = b.post("/points", {"name": "新登记托幼点", "township": people.town.code, "address": "某村2号",
-                           "operator": "李四", "phone": "13800000000", "registered_on": "2023-01-05",
-                           "source": "complaint"})
+    fields = {"name": "新登记托幼点", "township": people.town.code, "address": "某村2号号院",
+              "operator": "李四", "phone": "13800000000", "registered_on": "2023-01-05", "source": "complaint"}
+    r = b.post("/points", fields)  # a date before the cut-off without its basis
+    assert r.status_code == 400 and "须注明登记依据" in r.text and 'value="新登记托幼点"' in r.text
+    r = b.post("/points", {**fields, "registered_on": "20230105", "basis": "台账"})
+    assert r.status_code == 400 and "YYYY-MM-DD" in r.text
+    r = b.post("/points", {**fields, "basis": "原备案台账第37号"})
     assert r.status_code == 303
     page = b.get(r.headers["location"]).text
     assert "新登记托幼点" in page and "已登记" in page
@@ -251,6 +255,32 @@ def test_point_registry_and_registration(as_user, people: People, driver: Driver
     assert r.status_code == 303 and "名称不能为空" in b.get(r.headers["location"]).text
     # the committee is read-only
     assert as_user(people.committee).get("/points/new").status_code == 403
+
+
+def test_point_form_refuses_a_duplicate_until_confirmed(as_user, people: People, driver: Driver,  # type: ignore[no-untyped-def]
+                                                        engine) -> None:
+    first = driver.open(name="阳光托幼点", address="梅厂镇福源道18号", phone="13800000001")
+    b = as_user(people.inspector)
+    fields = {"name": "阳光 托幼点", "township": people.town.code, "address": "梅厂镇福源道１８号",
+              "operator": "王五", "source": "patrol"}
+    r = b.post("/points", fields)
+    assert r.status_code == 409
+    assert f"案件 #{first.id}" in r.text and f'href="/cases/{first.id}"' in r.text
+    assert 'name="confirm_duplicate"' in r.text and "--force" not in r.text
+    with Session(engine) as s:
+        assert len(s.exec(select(Case)).all()) == 1  # nothing saved
+    r = b.post("/points", {**fields, "confirm_duplicate": "yes"})
+    assert r.status_code == 303
+    new_id = int(r.headers["location"].split("/")[2].split("?")[0])
+    with Session(engine) as s:
+        opened = s.exec(select(CaseEvent).where(CaseEvent.case_id == new_id)).one()
+        assert opened.data["duplicate_of"] == [first.id] and opened.data["forced"] is True
+    assert f"案件 #{first.id}" in b.get(f"/cases/{new_id}").text
+    assert f"案件 #{new_id}" in b.get(f"/cases/{first.id}").text
+    # the point's file lists both cases; another township's inspector cannot open it
+    page = b.get(f"/points/{first.point_id}").text
+    assert f'href="/cases/{first.id}"' in page and f'href="/cases/{new_id}"' in page and "全部案件（2）" in page
+    assert as_user(people.other_inspector).get(f"/points/{first.point_id}").status_code == 404
 
 
 def test_inbox_and_mark_read(as_user, people: People, driver: Driver, engine) -> None:  # type: ignore[no-untyped-def]

@@ -55,6 +55,7 @@ def test_declaration_has_every_state_and_trigger(eng: Engine) -> None:
         "propose_filing", "propose_refusal", "propose_conversion", "propose_enforcement", "propose_closure",
         "approve", "send_back", "confirm_ceased", "confirm_ban", "reopen", "receive_complaint", "reply_complaint",
         "notify_intent", "record_statement", "request_hearing", "record_hearing",
+        "report_progress",
     }
 
 

@@ -36,5 +36,6 @@ def register_point(body: PointIn, user: ApiUser, session: SessionDep, web: WebDe
     """Register a point (as `tuoyou point add`); answers the new case's id."""
     case = open_case(session=session, district=web.district, actor=user, name=body.name, township_code=body.township,
                      address=body.address, operator=body.operator, phone=body.phone,
-                     registered_on=body.registered_on, source=body.source, now=web.now())
+                     registered_on=body.registered_on, source=body.source, now=web.now(), basis=body.basis,
+                     force=body.force)
     return {"case_id": case.id, "point_id": case.point_id, "state": case.state, "version": case.version}

@@ -47,6 +47,10 @@ class PointIn(BaseModel):
     registered_on: date | None = Field(default=None, description="YYYY-MM-DD")
     source: str = Field(default="registry", max_length=16, description="registry | complaint | patrol")
 
+    basis: str = Field(default="", max_length=LIMITS["basis"].max,
+                       description="documentary basis of registered_on; required on or before the cut-off")
+    force: bool = Field(default=False, description="register despite a likely duplicate (recorded)")
+
     _registered_on = field_validator("registered_on", mode="before")(_strict_date)
 
 

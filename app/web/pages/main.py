@@ -11,8 +11,10 @@ from app.web.pages import (
     designation,
     hotline,
     inbox,
+    point_file,
     points,
     reports,
+    supervision,
     users,
     verify,
     worklist,
@@ -25,6 +27,8 @@ router.include_router(cases.router)
 router.include_router(delivery.router)
 router.include_router(reports.router)
 router.include_router(points.router)
+router.include_router(point_file.router)
+router.include_router(supervision.router)
 router.include_router(inbox.router)
 router.include_router(dashboard.router)
 router.include_router(users.router)

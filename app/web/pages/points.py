@@ -13,6 +13,7 @@ from app.web.deps import CsrfChecked, CurrentUser, SessionDep, WebDep
 from app.web.render import render
 from cases.errors import NotAllowed, TuoyouError
 from cases.queries import sees_all
+from cases.registry import DuplicatePoint
 from cases.service import open_case
 from cases.validation import parse_date
 
@@ -55,6 +56,8 @@ def _form_page(request: Request, session: SessionDep, web: WebDep, user: Current
         "error": draft.message if draft.status in ("error", "conflict") else "",
         "notice": draft.message if draft.status == "expired" else "",
         "sources": views.SOURCE_ZH, "today": web.today(), "cutoff": web.district.district.cutoff,
+        # a likely duplicate: the earlier cases, and a confirmation box to register anyway
+        "duplicates": draft.values.get("dup_matches") or [] if draft.status == "error" else [],
     })
 
 
@@ -76,18 +79,22 @@ def create_point(
     phone: Annotated[str, Form(max_length=FORM_CAP)] = "",
     registered_on: Annotated[str, Form(max_length=FORM_CAP)] = "",
     source: Annotated[str, Form(max_length=FORM_CAP)] = "registry",
+    basis: Annotated[str, Form(max_length=FORM_CAP)] = "",
+    confirm_duplicate: Annotated[str, Form(max_length=FORM_CAP)] = "",
 ) -> Response:
     user = signed.user
     values = {"name": name, "township": township, "address": address, "operator": operator, "phone": phone,
-              "registered_on": registered_on, "source": source}
+              "registered_on": registered_on, "source": source, "basis": basis}
     try:
         day = parse_date(registered_on, "registered_on")
         case = open_case(session=session, district=web.district, actor=user, name=name, township_code=township,
                          address=address, operator=operator, phone=phone, registered_on=day, source=source,
-                         now=web.now())
+                         now=web.now(), basis=basis, force=confirm_duplicate == "yes")
     except TuoyouError as exc:
         session.rollback()
         assert user.id is not None
+        if isinstance(exc, DuplicatePoint):  # the page lists them and asks for a confirmation
+            values["dup_matches"] = [{"case_id": m.case_id, "label": m.label} for m in exc.matches]
         drafts.save(session, user_id=user.id, page=NEW_PAGE, values=values, now=web.now(), message=exc.zh,
                     status="error", allowed=exc.allowed)
         return RedirectResponse(NEW_PAGE, status_code=303)

@@ -12,6 +12,7 @@ from app.web import views
 from app.web.deps import CurrentUser, SessionDep, WebDep
 from app.web.render import render
 from cases.queries import rectification_engine, sees_all
+from cases.registry import registrations_of_cases
 from cases.service import LEVEL_ZH
 
 _LOGGER = logging.getLogger(__name__)
@@ -66,4 +67,5 @@ def queue(
         "counts": views.proposal_counts(session, user=user),
         "calendar_mode": web.district.deadlines.calendar,
         "approval_days": web.district.deadlines.approval,
+        "registrations": registrations_of_cases(session, [r.id for r in result.rows], web.district),
     })
