@@ -1,7 +1,7 @@
 """one file per point (keys, links), registration basis, clock stops while the bureau decides, 督办 replies
 
-Revision ID: 0007_f2_records
-Revises: 0006_n2_service
+Revision ID: 0008_f2_records
+Revises: 0007_f1_form_draft
 Create Date: 2026-11-24 06:46:45.454528
 """
 from collections.abc import Sequence
@@ -13,8 +13,8 @@ from alembic import op
 import cases.models
 
 
-revision: str = "0007_f2_records"
-down_revision: str | None = "0006_n2_service"
+revision: str = "0008_f2_records"
+down_revision: str | None = "0007_f1_form_draft"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
