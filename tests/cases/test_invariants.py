@@ -27,6 +27,7 @@ seed to reproduce with `@seed`).
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections import Counter
 from dataclasses import dataclass
@@ -51,6 +52,9 @@ from tests.conftest import NOW, People
 UNKNOWN_TRIGGER = "no_such_trigger"
 REASONS = ["", " ", "\t\n ", "\u200b", "\u3000", "整改不到位，需再次检查", "x"]
 TARGETS = ["", "  ", "普惠性幼儿园"]
+
+
+_SERIAL = itertools.count(1)
 
 
 def _examples(dialect: str) -> int:
@@ -190,8 +194,10 @@ def _fuzz(engine: Engine, session: Session, district: District, people: People, 
         other = data.draw(st.booleans(), "other township")
         opener = people.other_inspector if other else people.inspector
         town = people.other_town if other else people.town
-        case = open_case(session=session, district=district, actor=opener, name=f"托幼点{len(case_ids)}",
-                         township_code=town.code, address="某村1号", operator="张三",
+        serial = next(_SERIAL)  # the database outlives one example: each point is a new one (not a duplicate)
+        case = open_case(session=session, district=district, actor=opener, name=f"托幼点{serial}",
+                         township_code=town.code, address=f"某村{serial}号", operator="张三",
+                         basis="原备案台账（测试）",
                          registered_on=data.draw(st.sampled_from([NOW.date() - timedelta(days=1500),
                                                                   NOW.date() - timedelta(days=3)]), "registered"),
                          now=now)
