@@ -238,10 +238,12 @@ def test_point_registry_and_registration(as_user, people: People, driver: Driver
     assert people.town.name in form and people.other_town.name not in form
     fields = {"name": "新登记托幼点", "township": people.town.code, "address": "某村2号号院",
               "operator": "李四", "phone": "13800000000", "registered_on": "2023-01-05", "source": "complaint"}
-    r = b.post("/points", fields)  # a date before the cut-off without its basis
-    assert r.status_code == 400 and "须注明登记依据" in r.text and 'value="新登记托幼点"' in r.text
+    r = b.post("/points", fields)  # a date before the cut-off without its basis: back to the form, kept
+    assert r.status_code == 303 and r.headers["location"] == "/points/new"
+    page = b.get("/points/new").text
+    assert "须注明登记依据" in page and 'value="新登记托幼点"' in page
     r = b.post("/points", {**fields, "registered_on": "20230105", "basis": "台账"})
-    assert r.status_code == 400 and "YYYY-MM-DD" in r.text
+    assert r.status_code == 303 and "YYYY-MM-DD" in b.get("/points/new").text
     r = b.post("/points", {**fields, "basis": "原备案台账第37号"})
     assert r.status_code == 303
     page = b.get(r.headers["location"]).text
@@ -264,9 +266,10 @@ def test_point_form_refuses_a_duplicate_until_confirmed(as_user, people: People,
     fields = {"name": "阳光 托幼点", "township": people.town.code, "address": "梅厂镇福源道１８号",
               "operator": "王五", "source": "patrol"}
     r = b.post("/points", fields)
-    assert r.status_code == 409
-    assert f"案件 #{first.id}" in r.text and f'href="/cases/{first.id}"' in r.text
-    assert 'name="confirm_duplicate"' in r.text and "--force" not in r.text
+    assert r.status_code == 303 and r.headers["location"] == "/points/new"
+    page = b.get("/points/new").text
+    assert f"案件 #{first.id}" in page and f'href="/cases/{first.id}"' in page
+    assert 'name="confirm_duplicate"' in page and "--force" not in page
     with Session(engine) as s:
         assert len(s.exec(select(Case)).all()) == 1  # nothing saved
     r = b.post("/points", {**fields, "confirm_duplicate": "yes"})
