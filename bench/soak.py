@@ -456,8 +456,12 @@ def main() -> int:
                 print(f"  duplicate: {k}: {v}")
         print(f"duplicates: {duplicates}")
         print(f"notice number gaps: {gaps}")
-        print(f"audit verify: exit {verify.returncode}: {(verify.stdout + verify.stderr).strip().splitlines()[-1:]}")
-        return 0 if errors == 0 and duplicates == 0 and gaps == 0 and verify.returncode == 0 else 1
+        said = [line.strip() for line in (verify.stdout + verify.stderr).strip().splitlines() if line.strip()]
+        print(f"audit verify: exit {verify.returncode}: {' / '.join(said[:3])}")
+        ok = errors == 0 and duplicates == 0 and gaps == 0 and verify.returncode == 0
+        if not ok:
+            args.keep_logs = True
+        return 0 if ok else 1
     finally:
         for proc in procs:
             stop(proc)
@@ -465,7 +469,10 @@ def main() -> int:
             print(f"soak: kept schema {schema} ({url}); logs in {tmp}")
         else:
             drop_schema(schema)
-            shutil.rmtree(tmp, ignore_errors=True)
+            if getattr(args, "keep_logs", False):
+                print(f"soak: the servers' logs are in {tmp}")
+            else:
+                shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
