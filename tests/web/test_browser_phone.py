@@ -58,7 +58,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         assert town is not None
         case = open_case(session=s, district=district, actor=insp, name="院子里检查的托幼点", township_code=town.code,
                          address=f"{town.name}槐树村3号", operator="吴十", phone="13700000000",
-                         registered_on=date(2021, 4, 1))
+                         registered_on=date(2021, 4, 1), basis="原备案台账第5号")
         advance(session=s, district=district, case_id=case.id, actor=insp, action=Action("start_review"))
     app = create_app(engine=engine, district=district, settings=Settings(), data_dir=root / "data")
     port = _free_port()
