@@ -141,3 +141,20 @@ def test_reply_is_chained_and_listed(driver: Driver, session: Session, district:
     with pytest.raises(NotFound):
         reply_complaint(session, district, actor=people.other_inspector, number="GD-6", text="x", now=NOW)
     assert audit.verify(session, case.id) == []
+
+
+def test_unknown_point_opens_a_case_and_a_second_ticket_finds_it(session: Session, district: District,
+                                                                 people: People) -> None:
+    first = add_complaint(session, district, actor=people.inspector, number="GD-8", name="小白兔看护点",
+                          address="梅厂镇后屯村3号", township_code=people.town.code, summary="无证办园", now=NOW)
+    assert first.outcome == "opened"
+    case = session.get(Case, first.case_id)
+    assert case is not None and case.registered_on == TODAY  # found today: after the cut-off, never filed
+    # the same place typed a little differently is the same point (one file per point)
+    second = add_complaint(session, district, actor=people.inspector, number="GD-9", name="小白兔看护点 ",
+                           address="梅厂镇后屯村３号", township_code=people.town.code, now=NOW)
+    assert (second.outcome, second.case_id) == ("recorded", first.case_id)
+    assert [e.trigger for e in _events(session, first.case_id)] == ["open", "receive_complaint", "receive_complaint"]
+    with pytest.raises(NotFound):
+        add_complaint(session, district, actor=people.inspector, number="GD-10", name="x", address="y",
+                      township_code="999", now=NOW)
