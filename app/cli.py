@@ -17,7 +17,7 @@ from app.cli_import import export_app, import_app, indicators
 from app.cli_notices import notice_app, report
 from app.cli_scheduler import inbox, scheduler_app
 from app.cli_serve import serve
-from app.context import ConfigOpt, DbOpt, JsonOpt, handle_errors, open_context, print_json
+from app.context import AsOpt, ConfigOpt, DbOpt, JsonOpt, ViewAsOpt, handle_errors, open_context, print_json, viewer
 from app.output import SafeConsole, echo
 from cases import audit
 from cases.bootstrap import init_database
@@ -57,9 +57,6 @@ app.add_typer(workflow_app, name="workflow")
 
 err = SafeConsole(stderr=True)
 out = SafeConsole()
-
-AsOpt = Annotated[str, typer.Option("--as", help="以哪个用户的身份 / acting user name")]
-
 
 def _parse_date(value: str | None, label: str) -> date | None:
     return parse_date(value, label.removeprefix("--").replace("-", "_"))
@@ -257,11 +254,6 @@ def point_add(
         typer.echo(f"注意 / note: {link['zh']}")
 
 
-def _viewer(session: Session, as_user: str | None) -> User:
-    """The user whose scope a listing uses; without --as, the operator sees the whole district."""
-    return get_user(session, as_user) if as_user else User(name="cli", role="admin")
-
-
 @case_app.command("list")
 @handle_errors
 def case_list(
@@ -269,7 +261,7 @@ def case_list(
     township: Annotated[str | None, typer.Option("--township", help="镇街编码")] = None,
     overdue: Annotated[bool, typer.Option("--overdue", help="仅逾期 / overdue only")] = False,
     workflow: Annotated[str | None, typer.Option("--workflow", help="rectification|designation")] = None,
-    as_user: Annotated[str | None, typer.Option("--as", help="以该用户的辖区查看 / as this user")] = None,
+    as_user: ViewAsOpt = None,
     db: DbOpt = None,
     config: ConfigOpt = None,
     json: JsonOpt = False,
@@ -277,9 +269,9 @@ def case_list(
     """案件列表 / list cases."""
     ctx = open_context(db, config)
     with Session(ctx.engine, expire_on_commit=False) as s:
-        viewer = _viewer(s, as_user)
+        who = viewer(s, as_user)
         today = local_today(ctx.district, datetime.now(UTC))
-        rows = list_cases(s, user=viewer, state=state, township=township, overdue=overdue, workflow=workflow,
+        rows = list_cases(s, user=who, state=state, township=township, overdue=overdue, workflow=workflow,
                           today=today)
     if json:
         return print_json([r.as_dict() for r in rows])
@@ -303,8 +295,8 @@ def case_show(
     """案件详情：状态、期限、轮次、督办级别、时间线、可执行操作 / show one case."""
     ctx = open_context(db, config)
     with Session(ctx.engine, expire_on_commit=False) as s:
-        viewer = _viewer(s, as_user)
-        d = case_detail(s, user=viewer, case_id=case_id, district=ctx.district,
+        who = viewer(s, as_user)
+        d = case_detail(s, user=who, case_id=case_id, district=ctx.district,
                         today=local_today(ctx.district, datetime.now(UTC)))
     if json:
         return print_json(d)

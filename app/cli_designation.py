@@ -13,7 +13,17 @@ import typer
 from rich.table import Table
 from sqlmodel import Session
 
-from app.context import ConfigOpt, DbOpt, JsonOpt, handle_errors, open_context, print_json
+from app.context import (
+    AsOpt,
+    ConfigOpt,
+    DbOpt,
+    JsonOpt,
+    ViewAsOpt,
+    handle_errors,
+    open_context,
+    print_json,
+    viewer,
+)
 from app.output import out  # user data printed literally, without control sequences
 from cases.complaints import OUTCOME_ZH, add_complaint, list_complaints, reply_complaint
 from cases.errors import InvalidInput
@@ -24,9 +34,6 @@ from cases.validation import parse_date
 
 designation_app = typer.Typer(help="小区配套园办园性质认定 / estate kindergarten designation", no_args_is_help=True)
 complaint_app = typer.Typer(help="12345 接诉即办工单 / hotline complaints", no_args_is_help=True)
-
-AsOpt = Annotated[str, typer.Option("--as", help="以哪个用户的身份 / acting user name")]
-
 
 @designation_app.command("open")
 @handle_errors
@@ -114,18 +121,15 @@ def complaint_reply(
 @handle_errors
 def complaint_list(
     status: Annotated[str | None, typer.Option("--status", help="open|replied|overdue")] = None,
-    as_user: Annotated[str | None, typer.Option("--as", help="以该用户的辖区查看 / as this user")] = None,
+    as_user: ViewAsOpt = None,
     db: DbOpt = None,
     config: ConfigOpt = None,
     json: JsonOpt = False,
 ) -> None:
     """12345 工单及其办理、答复状态 / complaints and the status of each reply."""
-    from cases.models import User
-
     ctx = open_context(db, config)
     with Session(ctx.engine, expire_on_commit=False) as s:
-        viewer = get_user(s, as_user) if as_user else User(name="cli", role="admin")
-        rows = list_complaints(s, ctx.district, user=viewer, status=status)
+        rows = list_complaints(s, ctx.district, user=viewer(s, as_user), status=status)
     if json:
         return print_json([r.as_dict() for r in rows])
     table = Table("工单号", "受理", "托幼点", "镇街", "案件", "案件状态", "答复期限", "答复状态",

@@ -17,7 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from sqlmodel import Session
 
-from app.context import ConfigOpt, DbOpt, JsonOpt, handle_errors, open_context, print_json
+from app.context import AsOpt, ConfigOpt, DbOpt, JsonOpt, ViewAsOpt, handle_errors, open_context, print_json, viewer
 from app.output import bold, err, out  # user data printed literally, without control sequences
 from cases.errors import InvalidInput
 from cases.indicators import RATES, STAT_COLUMNS, import_stats, indicator_report
@@ -31,7 +31,6 @@ import_app = typer.Typer(help="从 Excel 导入 / import from Excel workbooks", 
 export_app = typer.Typer(help="导出 Excel / export Excel workbooks", no_args_is_help=True)
 
 
-AsOpt = Annotated[str, typer.Option("--as", help="以哪个用户的身份 / acting user name")]
 FileArg = Annotated[Path, typer.Argument(metavar="FILE.xlsx", help="Excel 工作簿 / workbook")]
 SkipOpt = Annotated[bool, typer.Option("--skip-invalid",
                                         help="只导入正确的行，列出跳过的行 / import the valid rows only")]
@@ -160,26 +159,25 @@ def ledger(
     out_file: Annotated[Path, typer.Option("--out", help="输出文件 .xlsx / output file")],
     township: Annotated[str | None, typer.Option("--township", help="镇街编码 / township code")] = None,
     state: Annotated[str | None, typer.Option("--state", help="状态 / state")] = None,
-    as_user: Annotated[str | None, typer.Option("--as", help="按该用户的辖区导出 / as this user")] = None,
+    as_user: ViewAsOpt = None,
     db: DbOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """导出整治台账（每案一行）/ export the 整治台账, one row a case."""
     from cases.ledger import LedgerFilter, write_ledger
-    from cases.models import User
 
     ctx = open_context(db, config)
     now = datetime.now(UTC)
     flt = LedgerFilter(township=township, state=state)
     tmp = out_file.with_name(out_file.name + ".part")
     with Session(ctx.engine, expire_on_commit=False) as s:
-        viewer = get_user(s, as_user) if as_user else User(name="cli", role="admin")
+        who = viewer(s, as_user)
         with Progress(TextColumn("导出台账 / exporting"), MofNCompleteColumn(), TimeElapsedColumn(), console=err,
                       transient=True) as bar:
             task = bar.add_task("ledger", total=None)
             try:
                 with tmp.open("wb") as fh:
-                    n = write_ledger(s, ctx.district, fh, user=viewer, flt=flt, now=now,
+                    n = write_ledger(s, ctx.district, fh, user=who, flt=flt, now=now,
                                      today=local_today(ctx.district, now),
                                      progress=lambda done: bar.update(task, completed=done))
                 tmp.replace(out_file)

@@ -35,6 +35,16 @@ ConfigOpt = Annotated[
     typer.Option("--config", help="区县配置 TOML（默认 TUOYOU_CONFIG 或内置演示区县）/ district config file"),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="输出 JSON / print one JSON document")]
+AsOpt = Annotated[str, typer.Option("--as", help="以哪个用户的身份 / acting user name")]
+ViewAsOpt = Annotated[str | None, typer.Option("--as", help="以该用户的辖区查看 / as this user")]
+
+
+def viewer(session: Any, as_user: str | None) -> Any:
+    """The user whose scope a listing uses; without --as, the operator sees the whole district."""
+    from cases.models import User
+    from cases.users import get_user
+
+    return get_user(session, as_user) if as_user else User(name="cli", role="admin")
 
 
 @dataclass(frozen=True)
