@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -32,25 +33,46 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _serve(db_url: str, tmp_path: Path, *extra: str) -> tuple[subprocess.Popen[str], str]:
+class _Server:
+    """`tuoyou serve` in its own process group, its output collected as it comes."""
+
+    def __init__(self, proc: subprocess.Popen[str]) -> None:
+        self.proc = proc
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.append(line)
+
+    def wait_for(self, text: str, times: int, seconds: float = 90) -> None:
+        """Wait until `text` was printed `times` times (a loaded machine starts workers slowly)."""
+        deadline = time.monotonic() + seconds
+        while sum(text in line for line in self.lines) < times and time.monotonic() < deadline:
+            time.sleep(0.2)
+
+    def stop(self) -> str:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGINT)
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+        self._reader.join(timeout=10)
+        return "".join(self.lines)
+
+
+def _serve(db_url: str, tmp_path: Path, *extra: str) -> tuple[_Server, str]:
     port = _free_port()
     env = {**os.environ, "TUOYOU_DATA_DIR": str(tmp_path / "data")}
     env.pop("TUOYOU_DATABASE_URL", None)
     proc = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--db", db_url, "--port", str(port), *extra],
                             cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             start_new_session=True)
-    return proc, f"http://127.0.0.1:{port}"
-
-
-def _stop(proc: subprocess.Popen[str]) -> str:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGINT)
-    try:
-        out, _ = proc.communicate(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        out, _ = proc.communicate()
-    return out
+    return _Server(proc), f"http://127.0.0.1:{port}"
 
 
 def _wait_ready(base: str, token: str, seconds: float = 60) -> None:
@@ -72,9 +94,10 @@ def test_several_workers_serve_one_database_and_the_scheduler_runs_once(engine: 
     with Session(engine, expire_on_commit=False) as s:
         user = add_user(s, name="rev", role="reviewer")
         token = issue_token(s, user)
-    proc, base = _serve(db_url, tmp_path, "--workers", "2")
+    server, base = _serve(db_url, tmp_path, "--workers", "2")
     try:
         _wait_ready(base, token)
+        server.wait_for("Started server process", 2)
         headers = {"Authorization": f"Bearer {token}"}
         with httpx.Client(headers=headers, timeout=10) as client:
             answers = [client.get(f"{base}/api/v1/cases").status_code for _ in range(20)]
@@ -84,7 +107,7 @@ def test_several_workers_serve_one_database_and_the_scheduler_runs_once(engine: 
             jobs = {r[0] for r in conn.execute(sa.text("select id from apscheduler_jobs"))}
         assert jobs == {SWEEP_JOB_ID, REMINDER_JOB_ID}
     finally:
-        out = _stop(proc)
+        out = server.stop()
     assert "2 个工作进程" in out and "with 2 workers" in out, out
     assert out.count("Started server process") == 2, out
     assert "Traceback" not in out, out
@@ -95,7 +118,7 @@ def test_workers_without_the_scheduler_store_no_jobs(engine: sa.Engine, db_url: 
         pytest.skip("process wiring, not the database, is under test")
     with Session(engine, expire_on_commit=False) as s:
         token = issue_token(s, add_user(s, name="rev", role="reviewer"))
-    proc, base = _serve(db_url, tmp_path, "--workers", "2", "--no-scheduler")
+    server, base = _serve(db_url, tmp_path, "--workers", "2", "--no-scheduler")
     try:
         _wait_ready(base, token)
         time.sleep(1)
@@ -105,7 +128,7 @@ def test_workers_without_the_scheduler_store_no_jobs(engine: sa.Engine, db_url: 
                 if "apscheduler_jobs" in tables else 0
         assert jobs == 0
     finally:
-        out = _stop(proc)
+        out = server.stop()
     assert "请另行运行 tuoyou scheduler run" in out, out
 
 
