@@ -60,4 +60,9 @@ def test_lead_opens_a_designation_and_applies_on_the_case_page(as_user, people: 
     page = lead.get(case_url)
     assert page.status_code == 200 and "镇街拟定中" in page.text and "镇街申请" in page.text
     assert '<select name="target" required>' in page.text and "普惠性民办园" in page.text
+    assert "整改轮次" not in page.text and "立案日期" in page.text
+    r = lead.post(case_url + "/do", {"trigger": "apply", "target": "公办园", "expected_version": case.version})
+    assert r.status_code == 303
+    page = lead.get(r.headers["location"])
+    assert "已执行「镇街申请」" in page.text and "镇街已申请" in page.text and "办园性质" in page.text
     assert as_user(people.inspector).get("/designation/new").status_code == 403

@@ -29,8 +29,10 @@ from app.web.render import render
 from app.web.security import SignedIn
 from cases.errors import Conflict, InvalidInput, TuoyouError
 from cases.models import Notice, User
-from cases.queries import case_detail, case_engine, get_case, rectification_engine
+from cases.queries import case_detail, case_engine, get_case
 from cases.service import LEVEL_ZH, advance
+from workflow.engine import engine_for
+from workflow.registry import spec_for
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -53,7 +55,7 @@ def case_page(request: Request, session: Session, web: Any, user: User, case_id:
     notices = list(session.exec(select(Notice).where(Notice.case_id == case_id).order_by(col(Notice.id))).all())
     files = views.evidence_for(session, case_id)
     done = request.query_params.get("done", "")
-    eng = rectification_engine()
+    eng = engine_for(spec_for(detail["workflow"], detail["workflow_version"]))
     forms = action_forms(detail["allowed"], detail["state"], detail["workflow"], detail["workflow_version"])
     inspect_forms = [f for f in forms if f.inspection]
     findings = findings_from(kept.values, web.district) if inspect_forms else None
