@@ -81,9 +81,20 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     try:
         yield f"{PG_URL}?options=-csearch_path%3D{schema}"
     finally:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        _drop_schema(admin, schema)
         admin.dispose()
+
+
+def _drop_schema(admin: Engine, schema: str) -> None:
+    """Drop a test's schema; a connection the test left in a transaction on it is ended first, so a leak
+    fails no other test and never hangs the run (only backends holding locks in this schema are ended)."""
+    with admin.begin() as conn:
+        conn.execute(sa.text(
+            "SELECT pg_terminate_backend(l.pid) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation"
+            " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = :schema AND l.pid <> pg_backend_pid()"
+        ), {"schema": schema})
+        conn.execute(sa.text("SET LOCAL lock_timeout = '30s'"))
+        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
 
 
 @pytest.fixture
