@@ -21,7 +21,7 @@ from sqlmodel import Session, col, func, select
 from cases.config import District
 from cases.errors import InvalidInput
 from cases.models import Case, CaseEvent, Evidence, Message, Point, Township, User
-from cases.queries import rectification_engine, sees_all
+from cases.queries import rectification_engine, sees_all, state_zh
 from cases.validation import clean_search, in_id_range
 from workflow.spec import Role
 from workflow.workdays import WorkCalendar
@@ -221,9 +221,9 @@ def _case_rows(session: Session, ids: list[int | None], days_left: DaysLeft) -> 
     """Full rows for a page of case ids, in the given order (one query by primary keys)."""
     if not ids:
         return []
-    eng = rectification_engine()
     q = (select(Case.id, Point.name, Point.address, Township.name, Case.state, Case.round, Case.deadline,
-                Case.escalation_level, Case.updated_at, Case.proposal_reason, User.display_name)
+                Case.escalation_level, Case.updated_at, Case.proposal_reason, User.display_name, Case.workflow,
+                Case.workflow_version)
          .join(Point, col(Point.id) == Case.point_id)
          .join(Township, col(Township.id) == Case.township_id)
          .outerjoin(User, col(User.id) == Case.proposer_id)
@@ -234,7 +234,8 @@ def _case_rows(session: Session, ids: list[int | None], days_left: DaysLeft) -> 
         r = found.get(i)
         if r is None:
             continue
-        out.append(CaseRow(id=r[0], point=r[1], address=r[2], township=r[3], state=r[4], state_zh=eng.state_zh(r[4]),
+        out.append(CaseRow(id=r[0], point=r[1], address=r[2], township=r[3], state=r[4],
+                           state_zh=state_zh(r[11], r[12], r[4]),
                            round=r[5], deadline=r[6], days_left=days_left(r[6]), level=r[7], updated_at=r[8],
                            proposal_reason=r[9] or "", proposer=r[10] or ""))
     return out
@@ -313,9 +314,12 @@ SOURCE_ZH = {"registry": "登记名册", "complaint": "群众举报（12345）",
 
 def points(session: Session, *, user: User, search: str | None = None, township: str | None = None,
            page: int = 1, per_page: int = PER_PAGE) -> Page:
-    """The point registry as this user may see it, with each point's case and state."""
+    """The point registry as this user may see it, with each point's case and state.
+
+    Childcare points only: an estate kindergarten awaiting its designation is a case, not a point of the registry.
+    """
     eng = rectification_engine()
-    conds: list[Any] = []
+    conds: list[Any] = [col(Point.kind) == "childcare_point"]
     if not sees_all(user):
         conds.append(col(Point.township_id) == (user.township_id or -1))
     else:

@@ -65,4 +65,9 @@ def test_lead_opens_a_designation_and_applies_on_the_case_page(as_user, people: 
     assert r.status_code == 303
     page = lead.get(r.headers["location"])
     assert "已执行「镇街申请」" in page.text and "镇街已申请" in page.text and "办园性质" in page.text
+    # the case is listed in its own words, its file opens, and the registry of childcare points leaves it out
+    assert "镇街已申请" in lead.get("/worklist?tab=all").text
+    point_page = lead.get(f"/points/{case.point_id}")
+    assert point_page.status_code == 200 and "镇街已申请" in point_page.text
+    assert "梅厂家园配套幼儿园" not in lead.get("/points").text
     assert as_user(people.inspector).get("/designation/new").status_code == 403

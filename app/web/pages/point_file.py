@@ -13,7 +13,7 @@ from app.web.deps import CurrentUser, SessionDep, WebDep
 from app.web.render import render
 from cases.errors import NotFound
 from cases.models import Case, Point, Township
-from cases.queries import can_see, rectification_engine
+from cases.queries import can_see, case_engine
 from cases.registry import links_of, point_cases, registration_facts
 
 _LOGGER = logging.getLogger(__name__)
@@ -27,7 +27,6 @@ def point_file(point_id: int, request: Request, user: CurrentUser, session: Sess
     own = list(session.exec(select(Case).where(Case.point_id == point_id)).all())
     if point is None or not own or not any(can_see(user, c) for c in own):
         raise NotFound(f"托幼点 {point_id} 不存在或不在您的辖区", f"point {point_id} not found (or not yours)")
-    eng = rectification_engine()
     ids = point_cases(session, point_id)
     cases = list(session.exec(select(Case).where(col(Case.id).in_(ids)).order_by(col(Case.id))).all())
     visible = [c for c in cases if can_see(user, c)]
@@ -37,6 +36,7 @@ def point_file(point_id: int, request: Request, user: CurrentUser, session: Sess
     rows = []
     for c in visible:
         p = points[c.point_id]
+        eng = case_engine(c)
         flags = sorted({link.flag for link in links_of(session, c.id or 0) if link.flag})
         rows.append({"id": c.id, "name": p.name, "address": p.address, "operator": p.operator,
                      "township": towns.get(c.township_id, ""), "state": c.state, "state_zh": eng.state_zh(c.state),
