@@ -24,6 +24,7 @@ import json
 import sqlite3
 import tempfile
 import time
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 from sqlmodel import Session
@@ -77,99 +78,171 @@ def _hash(content: dict[str, object]) -> str:
 
 
 def setup_raw(path: Path) -> sqlite3.Connection:
-    """A database made the same way, driven through the sqlite3 module."""
+    """A database made the same way (schema, users), driven through the sqlite3 module."""
     district = load_district(None)
     engine = make_engine(f"sqlite:///{path}")
     init_database(engine, district)
+    with Session(engine) as s:  # the same users as the service's database, with the same ids
+        add_user(s, name="insp", role="inspector", township_code=district.townships[0].code)
+        add_user(s, name="rev", role="reviewer")
+        add_user(s, name="rev2", role="reviewer")
     engine.dispose()
     db = sqlite3.connect(path, isolation_level=None)
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=FULL")
     db.execute("PRAGMA foreign_keys=ON")
-    db.execute("INSERT INTO app_user (name, display_name, role, township_id, email, password_hash, token_hash,"
-               " active, failed_logins, created_at) VALUES ('insp','insp','inspector',1,'','','',1,0,'2026-11-02'),"
-               " ('rev','rev','reviewer',NULL,'','','',1,0,'2026-11-02'),"
-               " ('rev2','rev2','reviewer',NULL,'','','',1,0,'2026-11-02')")
     return db
 
 
-def run_raw(db: sqlite3.Connection, first: int, n: int) -> float:
-    """The same writes as the service, as plain SQL."""
-    now = "2026-11-02 02:00:00.000000"
-    checklist = [c.code for c in load_district(None).checklist]
+Row = dict[str, Any]
+
+
+@dataclass
+class Recorded:
+    """What the service wrote for one case, read back untimed: the floor writes these same rows."""
+
+    point: Row
+    township_code: str
+    case: Row
+    events: list[Row]
+    inspections: dict[int, Row] = field(default_factory=dict)  # by event seq
+    notices: dict[int, Row] = field(default_factory=dict)
+    messages: dict[int, list[Row]] = field(default_factory=dict)
+
+
+def _rows(db: sqlite3.Connection, sql: str, *args: object) -> list[Row]:
+    cur = db.execute(sql, args)
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+
+def record(path: Path, first_case: int, n: int) -> list[Recorded]:
+    """The rows the service wrote for cases first_case .. first_case + n - 1, as stored (same bytes)."""
+    db = sqlite3.connect(path)
+    out = []
+    for case_id in range(first_case, first_case + n):
+        case = _rows(db, 'SELECT * FROM "case" WHERE id = ?', case_id)[0]
+        point = _rows(db, "SELECT * FROM point WHERE id = ?", case["point_id"])[0]
+        events = _rows(db, "SELECT * FROM case_event WHERE case_id = ? ORDER BY seq", case_id)
+        code = db.execute("SELECT code FROM township WHERE id = ?", (point["township_id"],)).fetchone()[0]
+        rec = Recorded(point, code, case, events)
+        inspections = iter(_rows(db, "SELECT * FROM inspection WHERE case_id = ? ORDER BY id", case_id))
+        for ev in events:
+            if '"inspection"' in ev["data"]:
+                rec.inspections[ev["seq"]] = next(inspections)
+        for notice in _rows(db, "SELECT n.*, e.seq AS _seq FROM notice n JOIN case_event e ON e.id = n.event_id"
+                                 " WHERE n.case_id = ?", case_id):
+            rec.notices[notice.pop("_seq")] = notice
+        for msg in _rows(db, "SELECT * FROM message WHERE case_id = ? ORDER BY id", case_id):
+            rec.messages.setdefault(int(msg["dedupe_key"].split(":")[2]), []).append(msg)
+        out.append(rec)
+    db.close()
+    return out
+
+
+def _insert(db: sqlite3.Connection, table: str, row: Row) -> sqlite3.Cursor:
+    cols = ", ".join(f'"{k}"' for k in row)
+    marks = ", ".join("?" * len(row))
+    return db.execute(f'INSERT INTO "{table}" ({cols}) VALUES ({marks})', tuple(row.values()))
+
+
+def _insert_many(db: sqlite3.Connection, table: str, rows: list[Row]) -> None:
+    cols = ", ".join(f'"{k}"' for k in rows[0])
+    marks = ", ".join(["(" + ", ".join("?" * len(rows[0])) + ")"] * len(rows))
+    db.execute(f'INSERT INTO "{table}" ({cols}) VALUES {marks} ON CONFLICT (dedupe_key) DO NOTHING',
+               tuple(v for r in rows for v in r.values()))
+
+
+def _without(row: Row, *keys: str) -> Row:
+    return {k: v for k, v in row.items() if k not in keys}
+
+
+LOAD = ("SELECT c.*, p.*, t.code, t.name FROM \"case\" c JOIN point p ON p.id = c.point_id"
+        " JOIN township t ON t.id = p.township_id WHERE c.id = ?")
+UPDATE = ("UPDATE \"case\" SET state = ?, version = ?, round = ?, deadline = ?, deadline_kind = ?,"
+          " deadline_set_on = ?, last_seq = ?, last_hash = ?, updated_at = ? WHERE id = ? AND version = ?")
+
+
+def run_raw(db: sqlite3.Connection, recorded: list[Recorded]) -> float:
+    """The service's writes for these cases, row for row and byte for byte, as plain SQL.
+
+    Per transaction: the same reads (the case with its point and township; the duplicate check and
+    the township when opening; the people told), each hash computed over the event, and the same
+    INSERTs and UPDATE; only what the service computes to get these values is left out.
+    """
     t0 = time.perf_counter()
-    for i in range(first, first + n):
+    for rec in recorded:
+        first = rec.events[0]
         db.execute("BEGIN")
-        cur = db.execute("INSERT INTO point (name, township_id, address, operator, phone, registered_on, source,"
-                         " created_at) VALUES (?, 1, '某村1号', '张三', '', '2022-01-01', 'registry', ?)",
-                         (f"托幼点{i}", now))
-        point_id = cur.lastrowid
-        cur = db.execute(
-            "INSERT INTO \"case\" (point_id, township_id, workflow, state, version, round, escalation_level,"
-            " return_stack, proposal_reason, target, registered_on, last_seq, last_hash, opened_at, updated_at)"
-            " VALUES (?, 1, 'rectification', 'registered', 1, 0, 0, '', '', '', '2022-01-01', 0, '', ?, ?)",
-            (point_id, now, now))
-        case_id = cur.lastrowid
-        h = _hash({"case": case_id, "seq": 1, "trigger": "open", "prev": "0" * 64})
-        db.execute("INSERT INTO case_event (case_id, seq, at, actor_id, actor, role, trigger, from_state, to_state,"
-                   " reason, evidence, notice_number, data, prev_hash, hash) VALUES (?, 1, ?, 1, 'insp',"
-                   " 'inspector', 'open', '', 'registered', '', '[]', '', '{}', ?, ?)",
-                   (case_id, now, "0" * 64, h))
-        db.execute("UPDATE \"case\" SET last_seq = 1, last_hash = ?, version = 2 WHERE id = ? AND version = 1",
-                   (h, case_id))
+        db.execute("SELECT id, code, name FROM township WHERE code = ?", (rec.township_code,)).fetchone()
+        match = ("SELECT c.id, p.id, p.name, p.address, p.operator, t.name, c.state, p.place_key, p.contact_key"
+                 " FROM point p JOIN \"case\" c ON c.point_id = p.id JOIN township t ON t.id = p.township_id"
+                 " WHERE p.place_key = ?")
+        if rec.point["contact_key"]:  # as the service: the contact key only when there is one
+            db.execute(match + " OR p.contact_key = ?", (rec.point["place_key"], rec.point["contact_key"])).fetchall()
+        else:
+            db.execute(match, (rec.point["place_key"],)).fetchall()
+        point_id = _insert(db, "point", _without(rec.point, "id")).lastrowid
+        case_row = {**_without(rec.case, "id"), "point_id": point_id, "state": first["to_state"], "version": 1,
+                    "round": 0, "deadline": None, "deadline_kind": None, "last_seq": 0, "last_hash": ""}
+        case_id = _insert(db, "case", case_row).lastrowid
+        _hash({k: v for k, v in first.items() if k != "id"})
+        _insert(db, "case_event", {**_without(first, "id"), "case_id": case_id})
+        db.execute('UPDATE "case" SET last_seq = 1, last_hash = ?, version = 2 WHERE id = ? AND version = 1',
+                   (first["hash"], case_id))
         db.execute("COMMIT")
-        prev, seq, version = h, 1, 2
-        state = "registered"
-        for trigger, _kw in STEPS:
+        version = 2
+        for ev in rec.events[1:]:
+            seq = ev["seq"]
             db.execute("BEGIN")
-            row = db.execute("SELECT id, state, version, round, deadline, last_seq, last_hash FROM \"case\""
-                             " WHERE id = ?", (case_id,)).fetchone()
-            assert row[1] == state and row[2] == version
-            db.execute("SELECT id, name FROM point WHERE id = ?", (point_id,)).fetchone()
-            dest = {"start_review": "under_review", "order_rectification": "rectifying",
-                    "request_reinspection": "reinspecting", "propose_filing": "filing_proposed",
-                    "approve": "filed"}[trigger]
-            seq += 1
-            notice = ""
-            if trigger in ("order_rectification", "propose_filing"):
-                results = json.dumps({c: "pass" for c in checklist})
-                db.execute("INSERT INTO inspection (case_id, inspector_id, trigger, round, results, notes, at)"
-                           " VALUES (?, 1, ?, 1, ?, '{}', ?)", (case_id, trigger, results, now))
-            if trigger in ("order_rectification", "approve"):
-                kind = "rectification_order" if trigger == "order_rectification" else "filing_receipt"
-                last = db.execute("INSERT INTO notice_counter (district, kind, year, last) VALUES ('120114', ?,"
-                                  " 2026, 1) ON CONFLICT (district, kind, year) DO UPDATE SET last = last + 1"
-                                  " RETURNING last", (kind,)).fetchone()[0]
-                notice = f"{kind}〔2026〕{last}号"
-                db.execute("INSERT INTO notice (number, district, kind, year, seq, case_id, addressee, issuer, data,"
-                           " content_hash, verify_code, pdf_sha256, pdf_path, issued_on, created_at) VALUES"
-                           " (?, '120114', ?, 2026, ?, ?, '托幼点', '教育局', ?, '', '', '', '', '2026-11-02', ?)",
-                           (notice, kind, last, case_id, json.dumps({"items": checklist}, ensure_ascii=False), now))
-            h = _hash({"case": case_id, "seq": seq, "trigger": trigger, "prev": prev, "notice": notice})
-            db.execute("INSERT INTO case_event (case_id, seq, at, actor_id, actor, role, trigger, from_state,"
-                       " to_state, reason, evidence, notice_number, data, prev_hash, hash) VALUES (?, ?, ?, 1,"
-                       " 'insp', 'inspector', ?, ?, ?, '', '[]', ?, '{}', ?, ?)",
-                       (case_id, seq, now, trigger, state, dest, notice, prev, h))
-            db.execute("UPDATE \"case\" SET state = ?, version = ?, round = 1, deadline = '2026-11-16',"
-                       " last_seq = ?, last_hash = ?, updated_at = ? WHERE id = ? AND version = ?",
-                       (dest, version + 1, seq, h, now, case_id, version))
-            if trigger == "propose_filing":
-                for uid in (2, 3):
-                    db.execute("INSERT INTO message (dedupe_key, channel, user_id, case_id, recipient, subject,"
-                               " body, status, attempts, last_error, created_at) VALUES (?, 'inbox', ?, ?, '',"
-                               " '拟予备案', '请审核', 'unread', 0, '', ?) ON CONFLICT (dedupe_key) DO NOTHING",
-                               (f"event:{case_id}:{seq}:inbox:{uid}", uid, case_id, now))
-            if trigger == "approve":
-                db.execute("SELECT id FROM app_user WHERE role = 'inspector' AND active = 1").fetchall()
+            row = db.execute(LOAD, (case_id,)).fetchone()
+            assert row[5] == version
+            if seq in rec.inspections:
+                _insert(db, "inspection", {**_without(rec.inspections[seq], "id"), "case_id": case_id})
+            notice = rec.notices.get(seq)
+            if notice:
+                db.execute("INSERT INTO notice_counter (district, kind, year, last) VALUES (?, ?, ?, 1)"
+                           " ON CONFLICT (district, kind, year) DO UPDATE SET last = last + 1 RETURNING last",
+                           (notice["district"], notice["kind"], notice["year"])).fetchone()
+            _hash({k: v for k, v in ev.items() if k != "id"})
+            event_id = _insert(db, "case_event", {**_without(ev, "id"), "case_id": case_id}).lastrowid
+            if notice:
+                _insert(db, "notice", {**_without(notice, "id"), "case_id": case_id, "event_id": event_id})
+            data = json.loads(ev["data"]).get("snap", {})
+            db.execute(UPDATE, (ev["to_state"], version + 1, data.get("round", 0), data.get("deadline"),
+                                data.get("deadline_kind"), rec.case["deadline_set_on"], seq, ev["hash"], ev["at"],
+                                case_id, version))
+            if ev["trigger"] in ("propose_filing", "approve"):
+                db.execute("SELECT id, name, email, role, township_id FROM app_user WHERE role IN (?) AND active = 1",
+                           ("reviewer" if ev["trigger"] != "approve" else "inspector",)).fetchall()
+            if seq in rec.messages:
+                _insert_many(db, "message", [{**_without(m, "id"), "case_id": case_id,
+                                              "dedupe_key": m["dedupe_key"].replace(f":{rec.case['id']}:",
+                                                                                    f":{case_id}:", 1)}
+                                             for m in rec.messages[seq]])
             db.execute("COMMIT")
-            prev, version, state = h, version + 1, dest
+            version += 1
     return time.perf_counter() - t0
+
+
+def written_bytes(path: Path) -> tuple[int, int]:
+    """Rows and bytes of the rows a run wrote (every table the transitions write), to compare both sides."""
+    db = sqlite3.connect(path)
+    rows = size = 0
+    for table in ("point", "case", "case_event", "inspection", "notice", "message"):
+        cols = [r[1] for r in db.execute(f'PRAGMA table_info("{table}")') if r[1] not in ("id", "point_id",
+                                                                                          "case_id", "event_id")]
+        total = " + ".join(f'coalesce(length(CAST("{c}" AS BLOB)), 0)' for c in cols)
+        r, b = db.execute(f'SELECT count(*), coalesce(sum({total}), 0) FROM "{table}"').fetchone()
+        rows, size = rows + r, size + b
+    db.close()
+    return rows, size
 
 
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
     txns = n * (1 + len(STEPS))
-    rounds = 10  # alternate in chunks, so that disk and CPU noise falls on both sides alike
+    rounds = 40  # alternate in small chunks, so that disk and CPU noise falls on both sides alike
     chunk = max(1, n // rounds)
     svc = raw = 0.0
     with tempfile.TemporaryDirectory() as tmp:
@@ -177,11 +250,16 @@ def main() -> None:
         service = setup_service(Path(tmp) / "service.db")
         for first in range(0, n, chunk):
             size = min(chunk, n - first)
-            raw += run_raw(db, first, size)
             svc += run_service(service, first, size)
+            recorded = record(Path(tmp) / "service.db", first + 1, size)  # untimed
+            raw += run_raw(db, recorded)
         db.close()
         service[1].dispose()
+        written = [written_bytes(Path(tmp) / name) for name in ("service.db", "raw.db")]
     print(f"cases: {n}, transactions each way: {txns} (SQLite, WAL, synchronous=FULL)")
+    print(f"rows and bytes written: service {written[0]}, raw SQL {written[1]}")
+    if written[0] != written[1]:
+        sys.exit("the floor did not write what the service wrote")
     print(f"service: {svc:.2f} s  ({txns / svc:,.0f} transactions/s, {svc / txns * 1e3:.2f} ms each)")
     print(f"raw SQL: {raw:.2f} s  ({txns / raw:,.0f} transactions/s, {raw / txns * 1e3:.2f} ms each)")
     print(f"ratio: {svc / raw:.2f}")

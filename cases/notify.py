@@ -17,6 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
 from cases.models import Message, User, utcnow
+from cases.statements import Prepared
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -77,13 +78,21 @@ def enqueue(
 
 
 _USER = User.__table__  # type: ignore[attr-defined]
-_PEOPLE = sa.select(_USER.c.id, _USER.c.name, _USER.c.email, _USER.c.role, _USER.c.township_id).where(
-    _USER.c.role.in_(sa.bindparam("roles", expanding=True)),
-    _USER.c.active.is_(True),
-    sa.or_(sa.bindparam("town", type_=sa.Integer).is_(None), _USER.c.township_id.is_(None),
-           _USER.c.township_id == sa.bindparam("town", type_=sa.Integer),
-           _USER.c.role.not_in(["inspector", "lead"])),
-).order_by(_USER.c.id)
+_TOWN_ROLES = ("inspector", "lead")  # roles bound to one township
+
+
+def _people_query(n_roles: int) -> Prepared:
+    """Active users with one of `n_roles` roles (`role0`, …); township roles only of township `town` if given."""
+    return Prepared(sa.select(_USER.c.id, _USER.c.name, _USER.c.email, _USER.c.role, _USER.c.township_id).where(
+        sa.or_(*(_USER.c.role == sa.bindparam(f"role{i}", type_=sa.String) for i in range(n_roles))),
+        _USER.c.active.is_(True),
+        sa.or_(sa.bindparam("town", type_=sa.Integer).is_(None), _USER.c.township_id.is_(None),
+               _USER.c.township_id == sa.bindparam("town", type_=sa.Integer),
+               sa.and_(*(_USER.c.role != r for r in _TOWN_ROLES))),
+    ).order_by(_USER.c.id))
+
+
+_PEOPLE = {n: _people_query(n) for n in range(1, 6)}  # by the number of roles asked for
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +108,11 @@ class Person:
 
 def people(session: Session, *, roles: Iterable[str], township_id: int | None = None) -> list[Person]:
     """Active users with one of `roles`; township roles limited to `township_id` when given."""
-    rows = session.connection().execute(_PEOPLE, {"roles": list(roles), "town": township_id})
+    wanted = sorted(set(roles))
+    if not wanted:
+        return []
+    query = _PEOPLE.get(len(wanted)) or _people_query(len(wanted))
+    rows = query.rows(session.connection(), {"town": township_id, **{f"role{i}": r for i, r in enumerate(wanted)}})
     return [Person(*r) for r in rows]
 
 

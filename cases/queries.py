@@ -14,6 +14,7 @@ from cases.config import District
 from cases.errors import NotFound
 from cases.models import Case, CaseEvent, Inspection, Notice, Point, Township, User
 from cases.registry import links_of, registration_facts
+from cases.statements import Prepared
 from workflow.engine import Engine, engine_for
 from workflow.rectification import RECTIFICATION
 from workflow.registry import WORKFLOWS, spec_for
@@ -80,12 +81,12 @@ def scoped(q: Any, user: User) -> Any:
 
 
 _TOWNSHIP = Township.__table__  # type: ignore[attr-defined]
-_TOWNSHIP_BY_CODE = sa.select(_TOWNSHIP).where(_TOWNSHIP.c.code == sa.bindparam("code"))
+_TOWNSHIP_BY_CODE = Prepared(sa.select(_TOWNSHIP).where(_TOWNSHIP.c.code == sa.bindparam("code")))
 
 
 def township_by_code(session: Session, code: str) -> Township:
-    row = session.connection().execute(_TOWNSHIP_BY_CODE, {"code": code}).mappings().first()
-    t = Township.model_construct(**row) if row else None
+    rows = _TOWNSHIP_BY_CODE.mappings(session.connection(), {"code": code})
+    t = Township.model_construct(**rows[0]) if rows else None
     if t is None:
         raise NotFound(f"镇街编码 {code} 不存在", f"no township with code {code}")
     return t

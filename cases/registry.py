@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -25,6 +25,7 @@ from sqlmodel import Session
 from cases.config import District
 from cases.errors import Conflict, InvalidInput
 from cases.models import Case, CaseLink, Point, Township
+from cases.statements import Prepared
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -121,9 +122,12 @@ _MATCH_COLUMNS = (_CASE.c.id.label("case_id"), _POINT.c.id.label("point_id"), _P
 _MATCH_FROM = (sa.select(*_MATCH_COLUMNS)
                .select_from(_POINT.join(_CASE, _CASE.c.point_id == _POINT.c.id)
                             .join(_TOWN, _TOWN.c.id == _POINT.c.township_id)))
+_MATCH_PLACE = Prepared(_MATCH_FROM.where(_POINT.c.place_key == sa.bindparam("place")))
+_MATCH_PLACE_OR_CONTACT = Prepared(_MATCH_FROM.where(sa.or_(_POINT.c.place_key == sa.bindparam("place"),
+                                                             _POINT.c.contact_key == sa.bindparam("contact"))))
 
 
-def _matches(rows: Iterable[sa.RowMapping], place: str, contact: str) -> list[Match]:
+def _matches(rows: Iterable[Mapping[str, Any]], place: str, contact: str) -> list[Match]:
     out = []
     for r in rows:
         kind = "place" if r["place_key"] == place else "contact" if contact and r["contact_key"] == contact else ""
@@ -136,10 +140,10 @@ def _matches(rows: Iterable[sa.RowMapping], place: str, contact: str) -> list[Ma
 def find_duplicates(session: Session, *, name: str, address: str, operator: str, phone: str = "") -> list[Match]:
     """Earlier cases in the district whose point matches this registration (oldest first)."""
     place, contact = place_key(name, address), contact_key(operator, phone)
-    cond = _POINT.c.place_key == place
     if contact:
-        cond = sa.or_(cond, _POINT.c.contact_key == contact)
-    rows = session.connection().execute(_MATCH_FROM.where(cond)).mappings().all()
+        rows = _MATCH_PLACE_OR_CONTACT.mappings(session.connection(), {"place": place, "contact": contact})
+    else:
+        rows = _MATCH_PLACE.mappings(session.connection(), {"place": place})
     return _matches(rows, place, contact)
 
 

@@ -29,6 +29,7 @@ from cases.facts import workflow_facts
 from cases.models import Case, CaseEvent, Escalation, Inspection, Notice, Point, Township, User, utcnow
 from cases.numbering import format_number, next_seq
 from cases.queries import case_engine, case_not_found, sees_all, township_by_code
+from cases.statements import Prepared
 from cases.validation import check_date, clean_codes, clean_hashes, clean_notes, clean_text, in_id_range
 from workflow.engine import Step
 from workflow.notices import TO_TOWNSHIP, NoticeKind
@@ -162,7 +163,7 @@ NOTICE = Notice.__table__  # type: ignore[attr-defined]
 
 POINT, TOWNSHIP = Point.__table__, Township.__table__  # type: ignore[attr-defined]
 # The case row, locked, with its point and township (for notices and messages) in the same SELECT.
-_LOAD_CASE = (
+_LOAD_CASE = Prepared(
     sa.select(CASE, *(c.label(f"_p_{c.name}") for c in POINT.columns), TOWNSHIP.c.code.label("_t_code"),
               TOWNSHIP.c.name.label("_t_name"))
     .join(POINT, POINT.c.id == CASE.c.point_id)
@@ -174,10 +175,11 @@ ESCALATION = Escalation.__table__  # type: ignore[attr-defined]
 _CLAIMED_LEVEL = sa.select(sa.func.max(ESCALATION.c.level)).where(
     ESCALATION.c.case_id == sa.bindparam("case_id"), ESCALATION.c.deadline == sa.bindparam("deadline"),
     ESCALATION.c.kind == sa.bindparam("kind"))
-_INSERT_EVENT = EVENT.insert().returning(EVENT.c.id)
-_INSERT_INSPECTION = INSPECTION.insert().returning(INSPECTION.c.id)
-_INSERT_NOTICE = NOTICE.insert().returning(NOTICE.c.id)
-_UPDATE_CASE = CASE.update().where(CASE.c.id == sa.bindparam("_id"), CASE.c.version == sa.bindparam("_version"))
+_INSERT_EVENT = Prepared(EVENT.insert().returning(EVENT.c.id))
+_INSERT_INSPECTION = Prepared(INSPECTION.insert().returning(INSPECTION.c.id))
+_INSERT_NOTICE = Prepared(NOTICE.insert().returning(NOTICE.c.id))
+_UPDATE_CASE = Prepared(CASE.update().where(CASE.c.id == sa.bindparam("_id"),
+                                            CASE.c.version == sa.bindparam("_version")))
 
 
 class WorkingCase:
@@ -222,7 +224,8 @@ def load_case(session: Session, *, user: User, case_id: int) -> WorkingCase:
     """Read the case for changing it: row-locked where the database can, scoped to the user."""
     if not in_id_range(case_id):
         raise case_not_found(case_id)
-    row = session.connection().execute(_LOAD_CASE, {"case_id": case_id}).mappings().first()
+    rows = _LOAD_CASE.mappings(session.connection(), {"case_id": case_id})
+    row = rows[0] if rows else None
     if row is None or not (sees_all(user) or (user.township_id is not None and row["township_id"] == user.township_id)):
         raise case_not_found(case_id)
     return WorkingCase(row)
@@ -289,9 +292,9 @@ def advance(
             results.update({c: "major" for c in action.major})
             inspection = {"case_id": case_id, "inspector_id": actor.id, "trigger": action.trigger,
                           "round": case.round, "results": results, "notes": dict(action.notes)}
-            inspection_id = conn.execute(_INSERT_INSPECTION, {
+            inspection_id = _INSERT_INSPECTION.scalar(conn, {
                 **inspection, "at": now,
-                "evidence": {c: list(h) for c, h in action.item_evidence.items() if h}}).scalar_one()
+                "evidence": {c: list(h) for c, h in action.item_evidence.items() if h}})
             bound["inspection"] = {"id": inspection_id, "hash": audit.inspection_digest(inspection)}
         notice_rows: list[dict[str, Any]] = []
         # 督办反馈: the report answers every 督办通知书 of the case still awaiting a reply
@@ -320,7 +323,7 @@ def advance(
             bound["notice_hash"] = audit.notice_digest(SimpleNamespace(**notice_rows[0]))
         event.data.update(bound)
         audit.chain(case, event)
-        event.id = conn.execute(_INSERT_EVENT, event.values()).scalar_one()
+        event.id = _INSERT_EVENT.scalar(conn, event.values())
         # the notice row is written after its event, so it carries the event's id from the start
         notices = [insert_notice(session, values, event_id=event.id) for values in notice_rows]
         if step.trigger == "report_progress":
@@ -332,8 +335,7 @@ def advance(
                 key=f"event:{case_id}:{event.seq}", now=now)
         changes = case.changes()
         changes["version"] = case.version + 1
-        updated = conn.execute(_UPDATE_CASE, {**changes, "_id": case_id, "_version": case.version})
-        if updated.rowcount != 1:
+        if _UPDATE_CASE.rowcount(conn, {**changes, "_id": case_id, "_version": case.version}) != 1:
             raise StaleDataError(f"case {case_id} version {case.version} is stale")
         case.version += 1
         _notify(session, district, case, step, event, actor, now)
@@ -369,8 +371,8 @@ def _notice_values(session: Session, district: District, case: WorkingCase, kind
                          failed=action.failed, major=action.major, notes=action.notes, today=today, **extra)
 
 
-_INSERT_POINT = POINT.insert().returning(POINT.c.id)
-_INSERT_CASE = CASE.insert().returning(*CASE.c)
+_INSERT_POINT = Prepared(POINT.insert().returning(POINT.c.id))
+_INSERT_CASE = Prepared(CASE.insert().returning(*CASE.c))
 _POINT_AND_TOWN = (
     sa.select(POINT, TOWNSHIP.c.code.label("t_code"), TOWNSHIP.c.name.label("t_name"))
     .join(TOWNSHIP, TOWNSHIP.c.id == POINT.c.township_id)
@@ -416,7 +418,7 @@ def issue_notice(session: Session, district: District, **kw: Any) -> Notice:
 def insert_notice(session: Session, values: dict[str, Any], *, event_id: int | None = None) -> Notice:
     """Write a notice record from `notice_values` (with the id of the event that issued it, when known)."""
     values = {**values, "event_id": event_id}
-    notice_id = session.connection().execute(_INSERT_NOTICE, values).scalar_one()
+    notice_id = _INSERT_NOTICE.scalar(session.connection(), values)
     return Notice.model_construct(id=notice_id, **values)
 
 
@@ -651,13 +653,13 @@ def open_case(
             "created_at": now, "basis": basis, "place_key": registry.place_key(name, address),
             "contact_key": registry.contact_key(operator, phone),
         }
-        point_id = conn.execute(_INSERT_POINT, point_row).scalar_one()
-        row = conn.execute(_INSERT_CASE, {
+        point_id = _INSERT_POINT.scalar(conn, point_row)
+        row = _INSERT_CASE.mappings(conn, {
             "point_id": point_id, "township_id": town.id, "workflow": spec.name, "workflow_version": spec.version,
             "state": spec.initial,
             "version": 1, "round": 0, "escalation_level": 0, "return_stack": "", "proposal_reason": "", "target": "",
             "registered_on": registered_on, "last_seq": 0, "last_hash": "", "opened_at": now, "updated_at": now,
-        }).mappings().one()
+        })[0]
         case = WorkingCase(row)  # the row as written (RETURNING): no need to read it back
         case_id = case.id
         ev = audit.NewEvent(
@@ -674,8 +676,8 @@ def open_case(
                 "point_id": point_id, "point_hash": audit.point_digest(point_row),
             }.items() if v not in ("", [], False)})
         audit.chain(case, ev)
-        conn.execute(_INSERT_EVENT, ev.values())
-        conn.execute(_UPDATE_CASE, {"last_seq": case.last_seq, "last_hash": case.last_hash, "version": 2,
+        _INSERT_EVENT.scalar(conn, ev.values())
+        _UPDATE_CASE.rowcount(conn, {"last_seq": case.last_seq, "last_hash": case.last_hash, "version": 2,
                                     "_id": case_id, "_version": 1})
         case.version = 2
         registry.link_cases(session, case_id=case_id, matches=matches, actor_id=actor.id, now=now)

@@ -178,14 +178,13 @@ def deliver(
             }.items() if v is not None},
         )
         audit.chain(case, event)
-        event.id = conn.execute(_INSERT_EVENT, event.values()).scalar_one()
+        event.id = _INSERT_EVENT.scalar(conn, event.values())
         conn.execute(_SERVICE.update().where(_SERVICE.c.id == rec_id).values(event_id=event.id))
         conn.execute(_NOTICE.update().where(_NOTICE.c.id == receipt.id).values(event_id=event.id))
         changes = case.changes()
         changes["updated_at"] = now
         changes["version"] = case.version + 1
-        updated = conn.execute(_UPDATE_CASE, {**changes, "_id": case.id, "_version": case.version})
-        if updated.rowcount != 1:
+        if _UPDATE_CASE.rowcount(conn, {**changes, "_id": case.id, "_version": case.version}) != 1:
             raise Conflict(f"案件 {case.id} 已被他人同时修改，本次送达未保存，请重试",
                            f"case {case.id} was changed concurrently; nothing was saved, retry")
         session.commit()

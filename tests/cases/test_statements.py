@@ -1,0 +1,96 @@
+"""Prepared statements (the transition's hot path) write and read exactly what SQLAlchemy would."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from cases.models import CaseEvent, Notice
+from cases.statements import Prepared
+from tests.conftest import Driver
+
+EVENT = CaseEvent.__table__  # type: ignore[attr-defined]
+NOTICE = Notice.__table__  # type: ignore[attr-defined]
+AT = datetime(2026, 11, 2, 2, 0, 7, 123456, tzinfo=UTC)
+
+
+def _event(case_id: int, seq: int) -> dict[str, object]:
+    """An event row with every kind of value: text with CJK and quotes, JSON, a timestamp (reason left out)."""
+    return {"case_id": case_id, "seq": seq, "at": AT, "actor_id": None, "actor": "张三", "role": "inspector",
+            "trigger": "note", "from_state": "a", "to_state": "b", "evidence": ["h1", "h2"],
+            "data": {"说明": "含\"引号\"与\\反斜杠", "n": 1, "list": [1, 2.5, None], "deep": {"x": True}},
+            "prev_hash": "0" * 64, "hash": f"{seq:064d}"}
+
+
+def _stored(session: Session, event_id: int) -> tuple[object, ...]:
+    """The row as the database holds it, read through the driver (no type conversion)."""
+    conn = session.connection()
+    cur = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    cur.execute('SELECT case_id, at, actor_id, actor, role, "trigger", reason, evidence, notice_number, data,'
+                f" prev_hash FROM case_event WHERE id = {int(event_id)}")
+    row = tuple(cur.fetchone())
+    cur.close()
+    return row
+
+
+def test_an_insert_stores_the_same_bytes_as_sqlalchemy(session: Session, driver: Driver) -> None:
+    case = driver.open()
+    conn = session.connection()
+    via_core = conn.execute(EVENT.insert().returning(EVENT.c.id), _event(case.id, 90)).scalar_one()
+    via_prepared = Prepared(EVENT.insert().returning(EVENT.c.id)).scalar(conn, _event(case.id, 91))
+    assert via_prepared != via_core
+    assert _stored(session, via_prepared) == _stored(session, via_core)  # reason filled by its default ('')
+    session.rollback()
+
+
+def test_a_select_reads_the_same_values_as_sqlalchemy(session: Session, driver: Driver) -> None:
+    case = driver.open()
+    conn = session.connection()
+    Prepared(EVENT.insert()).rowcount(conn, _event(case.id, 90))
+    query = sa.select(EVENT).where(EVENT.c.case_id == sa.bindparam("case_id"), EVENT.c.seq == 90)
+    want = dict(conn.execute(query, {"case_id": case.id}).mappings().one())
+    got = Prepared(query).mappings(conn, {"case_id": case.id})
+    assert got == [want]
+    assert got[0]["at"] == AT and got[0]["data"]["说明"] == "含\"引号\"与\\反斜杠"
+    session.rollback()
+
+
+def test_driver_errors_are_sqlalchemy_errors_and_leave_the_transaction_usable_for_rollback(
+        session: Session, driver: Driver) -> None:
+    case = driver.open()
+    conn = session.connection()
+    insert = Prepared(EVENT.insert().returning(EVENT.c.id))
+    insert.scalar(conn, _event(case.id, 90))
+    with pytest.raises(sa.exc.IntegrityError):  # (case_id, seq) is unique
+        insert.scalar(conn, _event(case.id, 90))
+    session.rollback()
+    assert session.connection().execute(sa.select(sa.func.count()).select_from(EVENT)
+                                        .where(EVENT.c.seq == 90)).scalar() == 0
+
+
+def test_an_update_reports_the_rows_it_touched(session: Session, driver: Driver) -> None:
+    from cases.models import Case
+
+    case = driver.open()
+    table = Case.__table__  # type: ignore[attr-defined]
+    update = Prepared(table.update().where(table.c.id == sa.bindparam("_id"),
+                                           table.c.version == sa.bindparam("_version")))
+    conn = session.connection()
+    assert update.rowcount(conn, {"target": "x", "_id": case.id, "_version": case.version + 5}) == 0
+    assert update.rowcount(conn, {"target": "普惠园", "_id": case.id, "_version": case.version}) == 1
+    assert conn.execute(sa.select(table.c.target).where(table.c.id == case.id)).scalar() == "普惠园"
+    session.rollback()
+
+
+def test_a_date_column_comes_back_as_a_date(session: Session, driver: Driver) -> None:
+    case = driver.open()
+    from cases.models import Point
+
+    table = Point.__table__  # type: ignore[attr-defined]
+    rows = Prepared(sa.select(table.c.registered_on, table.c.created_at)).rows(session.connection())
+    assert rows and isinstance(rows[0][0], date) and isinstance(rows[0][1], datetime)
+    assert case.id is not None
+    session.rollback()
