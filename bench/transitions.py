@@ -4,10 +4,14 @@ writes, on SQLite with the same settings (WAL, synchronous=FULL), in the same ru
     python bench/transitions.py [N]
 
 Each case: open → start_review → order_rectification (notice) → request_reinspection →
-propose_filing (reviewers notified) → approve (notice). The raw floor issues, per
-transaction, the same reads and writes with the sqlite3 module: read the case, update it
-with its version, insert the audit row (hash computed the same way), the inspection, the
-notice counter and notice, and the outbox rows. Last line: `ratio: X` (service / raw).
+propose_filing (reviewers notified) → approve (notice). The raw floor replays, with the sqlite3
+module and the same transaction boundaries, the rows the service wrote, byte for byte (read back
+untimed after each chunk): per transaction the same reads (the case with its point and township,
+the duplicate check and township when opening, the people told), a SHA-256 over each event, and
+the same INSERTs (point, case, event, inspection, notice counter and notice, outbox rows) and the
+case UPDATE with its version. It leaves out only the work that decides those values. Both sides
+run in alternating chunks so that disk and CPU noise falls on both alike; the run fails if the two
+databases do not hold the same rows and bytes. Last line: `ratio: X` (service / raw).
 """
 
 from __future__ import annotations

@@ -24,7 +24,8 @@ _LOGGER = logging.getLogger(__name__)
 
 _MESSAGE = Message.__table__  # type: ignore[attr-defined]
 _INSERT_IGNORE = {
-    pg: (postgresql.insert if pg else sqlite.insert)(_MESSAGE).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    pg: Prepared((postgresql.insert if pg else sqlite.insert)(_MESSAGE)
+                 .on_conflict_do_nothing(index_elements=["dedupe_key"]))
     for pg in (False, True)
 }
 
@@ -37,7 +38,7 @@ def _insert_ignore(session: Session, rows: list[dict[str, object]]) -> int:
     for row in rows:  # executemany needs the same keys in every row
         row.setdefault("read_at", None)
         row.setdefault("sent_at", None)
-    return int(conn.execute(stmt, rows).rowcount or 0)
+    return max(stmt.many(conn, rows), 0)
 
 
 def enqueue(

@@ -84,19 +84,21 @@ class Prepared:
             self._result_processors[key] = found
         return found
 
+    @staticmethod
+    def _args(c: _Compiled, params: Mapping[str, Any]) -> Any:
+        """The driver's parameters: a list (qmark) or a dict (pyformat), each value through its bind processor."""
+        values = {**c.defaults, **params} if c.defaults else params
+        if c.positional:
+            return [v if p is None else p(v) for p, v in zip(c.binds, (values[k] for k in c.keys), strict=True)]
+        return {n: values[k] if p is None else p(values[k]) for n, k, p in zip(c.names, c.keys, c.binds, strict=True)}
+
     def _run(self, conn: Connection, params: Mapping[str, Any]) -> tuple[_Compiled, list[tuple[Any, ...]], int]:
         dialect = conn.dialect
         c = self._compile(dialect, frozenset(params))
         if c.fallback:
             result: Any = conn.execute(self.stmt, dict(params))  # type: ignore[call-overload]
             return c, ([tuple(r) for r in result.all()] if result.returns_rows else []), int(result.rowcount)
-        values = {**c.defaults, **params} if c.defaults else params
-        args: Any
-        if c.positional:
-            args = [v if p is None else p(v) for p, v in zip(c.binds, (values[k] for k in c.keys), strict=True)]
-        else:
-            args = {n: values[k] if p is None else p(values[k])
-                    for n, k, p in zip(c.names, c.keys, c.binds, strict=True)}
+        args = self._args(c, params)
         dbapi = conn.connection.dbapi_connection  # the connection of this transaction
         assert dbapi is not None
         cursor = dbapi.cursor()
@@ -114,6 +116,28 @@ class Prepared:
                 return c, [tuple(r) for r in fetched], len(fetched)
             return c, [tuple(v if p is None else p(v) for p, v in zip(procs, r, strict=True))
                        for r in fetched], len(fetched)
+        finally:
+            cursor.close()
+
+    def many(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> int:
+        """Run it once per row (the driver's executemany; every row with the same keys); rows touched."""
+        if not rows:
+            return 0
+        dialect = conn.dialect
+        c = self._compile(dialect, frozenset(rows[0]))
+        if c.fallback:
+            return int(conn.execute(self.stmt, [dict(r) for r in rows]).rowcount)  # type: ignore[call-overload,attr-defined]
+        args = [self._args(c, r) for r in rows]
+        dbapi = conn.connection.dbapi_connection
+        assert dbapi is not None
+        cursor = dbapi.cursor()
+        try:
+            try:
+                cursor.executemany(c.sql, args)
+            except dialect.loaded_dbapi.Error as exc:
+                raise sa.exc.DBAPIError.instance(c.sql, args, exc, dialect.loaded_dbapi.Error,
+                                                 dialect=dialect) from exc
+            return int(cursor.rowcount)
         finally:
             cursor.close()
 

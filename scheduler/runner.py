@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from datetime import datetime
 from types import FrameType
 from typing import Any
@@ -27,6 +28,7 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import STATE_STOPPED, BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
+from sqlalchemy.exc import DBAPIError
 
 from cases.config import cached_district
 from cases.db import engine_for_url, normalize_url
@@ -58,6 +60,24 @@ def _log_job(event: JobExecutionEvent) -> None:
         _LOGGER.info("job %s done: %s", event.job_id, event.retval)
 
 
+def ensure_jobs_table(store: SQLAlchemyJobStore, attempts: int = 5) -> None:
+    """Create the job store's table unless it exists, even when several schedulers start at once.
+
+    APScheduler creates it on `start()` with check-then-create, which is not atomic: two schedulers
+    starting together both try, and the loser stopped with an error (a unique violation on PostgreSQL,
+    "table already exists" on SQLite). Here the loser waits a moment, checks again and finds the table.
+    """
+    for attempt in range(attempts):
+        try:
+            store.jobs_t.create(store.engine, checkfirst=True)
+            return
+        except DBAPIError:
+            if attempt == attempts - 1:
+                raise
+            _LOGGER.info("job table: created by another scheduler meanwhile, checking again")
+            time.sleep(0.05 * (attempt + 1))
+
+
 def configure(
     scheduler: BaseScheduler,
     db_url: str,
@@ -77,8 +97,10 @@ def configure(
     hour, minute = _parse_hhmm(reminder_at)
     tz = ZoneInfo(cached_district(config_path).district.timezone)
     url = normalize_url(db_url)
+    store = SQLAlchemyJobStore(engine=engine_for_url(url), tablename=JOBS_TABLE)
+    ensure_jobs_table(store)
     scheduler.configure(
-        jobstores={"default": SQLAlchemyJobStore(engine=engine_for_url(url), tablename=JOBS_TABLE)},
+        jobstores={"default": store},
         executors={"default": {"type": "threadpool", "max_workers": 2}},
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
         timezone=tz,

@@ -94,3 +94,16 @@ def test_a_date_column_comes_back_as_a_date(session: Session, driver: Driver) ->
     assert rows and isinstance(rows[0][0], date) and isinstance(rows[0][1], datetime)
     assert case.id is not None
     session.rollback()
+
+
+def test_many_inserts_every_row_and_counts_only_the_new_ones(session: Session, driver: Driver) -> None:
+    from cases import notify
+
+    case = driver.open()
+    people = notify.people(session, roles=["reviewer", "inspector"], township_id=driver.people.town.id)
+    assert {p.role for p in people} == {"reviewer", "inspector"}
+    assert driver.people.other_inspector.id not in {p.id for p in people}  # another township's inspector
+    first = notify.enqueue(session, users=people, subject="主题", body="正文", key=f"test:{case.id}", case_id=case.id)
+    again = notify.enqueue(session, users=people, subject="主题", body="正文", key=f"test:{case.id}", case_id=case.id)
+    assert first == len(people) + sum(1 for p in people if p.email) and again == 0
+    session.rollback()
