@@ -138,7 +138,7 @@ def run_raw(db: sqlite3.Connection, first: int, n: int) -> float:
             if trigger in ("order_rectification", "approve"):
                 kind = "rectification_order" if trigger == "order_rectification" else "filing_receipt"
                 last = db.execute("INSERT INTO notice_counter (district, kind, year, last) VALUES ('120114', ?,"
-                                  " 2026, 1) ON CONFLICT (district, kind, year) DO UPDATE SET last = last + 1"
+                                  " 2026, 1) ON CONFLICT (district, kind, series, year) DO UPDATE SET last = last + 1"
                                   " RETURNING last", (kind,)).fetchone()[0]
                 notice = f"{kind}〔2026〕{last}号"
                 db.execute("INSERT INTO notice (number, district, kind, year, seq, case_id, addressee, issuer, data,"
