@@ -520,7 +520,10 @@ def _config_errors(exc: ValidationError) -> str:
     for e in exc.errors()[:10]:
         loc = ".".join(str(p) for p in e.get("loc", ()))
         msg = str(e.get("msg", "")).removeprefix("Value error, ")
-        lines.append(f"  {loc or '(文件 / file)'}: {msg}")
+        if loc and msg.startswith(f"{loc}."):  # the check named the key inside its section itself
+            lines.append(f"  {msg}")
+        else:
+            lines.append(f"  {loc or '(文件 / file)'}: {msg}")
     more = len(exc.errors()) - 10
     if more > 0:
         lines.append(f"  …另有 {more} 处 / {more} more")
