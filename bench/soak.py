@@ -20,7 +20,7 @@ At the end it stops everything, then counts: the transitions done (by the API an
 schedulers), the p95 latency of the API actions, errors (5xx, transport errors, unexpected
 answers, tracebacks in the servers' logs) and duplicates (events with the same case and seq,
 an escalation rung or an expiry recorded twice, a notice number given twice), checks notice
-numbers are gap-free, and runs `tuoyou audit verify`. The schema is dropped afterwards
+numbers are gap-free in each series, and runs `tuoyou audit verify`. The schema is dropped afterwards
 (`--keep` keeps it). Exit status 0 only with no errors, no duplicates and intact chains.
 """
 
@@ -346,12 +346,12 @@ DUPLICATE_QUERIES = {
     "notice numbers given twice":
         "SELECT count(*) - count(DISTINCT number) FROM notice",
     "notice sequence numbers given twice":
-        "SELECT count(*) - count(DISTINCT (district, kind, year, seq)) FROM notice",
+        "SELECT count(*) - count(DISTINCT (district, kind, series, year, seq)) FROM notice",
     "messages queued twice":
         "SELECT count(*) - count(DISTINCT dedupe_key) FROM message",
 }
 GAPS = ("SELECT coalesce(sum(mx - n), 0) FROM (SELECT max(seq) AS mx, count(*) AS n FROM notice"
-        " GROUP BY district, kind, year) t")
+        " GROUP BY district, kind, series, year) t")
 
 
 def check(url: str, since: datetime) -> tuple[dict[str, int], int, Counter[str], int]:

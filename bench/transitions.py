@@ -205,9 +205,9 @@ def run_raw(db: sqlite3.Connection, recorded: list[Recorded]) -> float:
                 _insert(db, "inspection", {**_without(rec.inspections[seq], "id"), "case_id": case_id})
             notice = rec.notices.get(seq)
             if notice:
-                db.execute("INSERT INTO notice_counter (district, kind, year, last) VALUES (?, ?, ?, 1)"
-                           " ON CONFLICT (district, kind, year) DO UPDATE SET last = last + 1 RETURNING last",
-                           (notice["district"], notice["kind"], notice["year"])).fetchone()
+                db.execute("INSERT INTO notice_counter (district, kind, series, year, last) VALUES (?, ?, ?, ?, 1)"
+                           " ON CONFLICT (district, kind, series, year) DO UPDATE SET last = last + 1 RETURNING last",
+                           (notice["district"], notice["kind"], notice["series"], notice["year"])).fetchone()
             _hash({k: v for k, v in ev.items() if k != "id"})
             event_id = _insert(db, "case_event", {**_without(ev, "id"), "case_id": case_id}).lastrowid
             if notice:

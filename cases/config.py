@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from datetime import date
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -301,12 +301,53 @@ class Fonts(_Strict):
                   '"Noto Serif CJK SC", "WenQuanYi Micro Hei", serif')
 
 
+IssuerRef = Literal["bureau", "committee", "committee_office", "government", "supervision_office"]
+
+
 class Notices(_Strict):
-    """Notice numbers: `<prefix>〔<year>〕<n>号`, gap-free per kind, district and year."""
+    """Notice numbers: `<prefix>〔<year>〕<n>号`, gap-free per series: district, kind, issuing body and year.
+
+    A 文号 belongs to the body that issues the notice: its prefix carries the body's 发文机关代字 and
+    its number runs in that body's series. `prefixes` gives every kind a prefix and a common series;
+    `issuer_prefixes` gives a body its own prefix, and so its own series, for a kind it issues
+    (the committee's 挂牌督办 and 审批超期督办 where the bureau issues the other 督办 notices).
+    A body without its own prefix for a kind numbers in the kind's common series.
+    """
 
     prefixes: dict[str, str]
+    issuer_prefixes: dict[IssuerRef, dict[str, str]] = Field(default_factory=dict)
     fonts: Fonts = Field(default_factory=Fonts)
     verify_url: str = ""  # optional public URL for the QR code; the code works without it
+
+    @model_validator(mode="after")
+    def _prefixes_known_and_distinct(self) -> Notices:
+        from workflow.notices import NOTICE_KINDS
+
+        keys = {f"notices.prefixes.{kind}": prefix for kind, prefix in self.prefixes.items()}
+        for body, table in self.issuer_prefixes.items():
+            for kind, prefix in table.items():
+                key = f"notices.issuer_prefixes.{body}.{kind}"
+                if kind not in NOTICE_KINDS:
+                    raise ValueError(f"{key}: 未知的文书种类 / unknown notice kind {kind!r} "
+                                     f"(known: {', '.join(NOTICE_KINDS)})")
+                keys[key] = prefix
+        seen: dict[str, str] = {}
+        for key, prefix in keys.items():
+            if not prefix.strip():
+                raise ValueError(f"{key}: 文号前缀不能为空 / a notice number prefix must not be blank")
+            if prefix in seen:
+                raise ValueError(f"{key}: 文号前缀 {prefix!r} 与 {seen[prefix]} 重复，两个序列会编出相同的文号 / "
+                                 f"prefix {prefix!r} is also {seen[prefix]}; two series would print the same numbers")
+            seen[prefix] = key
+        return self
+
+    def numbering(self, kind: str, issuer_ref: str) -> tuple[str, str]:
+        """The series and prefix of a `kind` notice issued by `issuer_ref` (bureau, committee, …).
+
+        The body's own (series = the body) when the district gives it one, else the kind's common one (series "").
+        """
+        own = self.issuer_prefixes.get(issuer_ref, {}).get(kind)  # type: ignore[call-overload]
+        return (issuer_ref, own) if own else ("", self.prefixes[kind])
 
 
 class Mail(_Strict):
@@ -418,6 +459,10 @@ class District(_Strict):
                 "committee_office": info.committee_office, "government": info.government,
                 "supervision_office": info.supervision_office}.get(ref, "")
 
+    def unit_ref(self, name: str) -> str:
+        """The role (`bureau`, `committee`, …) of the unit the district names `name`; "" when none is."""
+        return next((ref for ref in get_args(IssuerRef) if name and self.unit_name(ref) == name), "")
+
     @property
     def review_body(self) -> str:
         """The body that hears an application for 行政复议 against the bureau."""
@@ -475,7 +520,10 @@ def _config_errors(exc: ValidationError) -> str:
     for e in exc.errors()[:10]:
         loc = ".".join(str(p) for p in e.get("loc", ()))
         msg = str(e.get("msg", "")).removeprefix("Value error, ")
-        lines.append(f"  {loc or '(文件 / file)'}: {msg}")
+        if loc and msg.startswith(f"{loc}."):  # the check named the key inside its section itself
+            lines.append(f"  {msg}")
+        else:
+            lines.append(f"  {loc or '(文件 / file)'}: {msg}")
     more = len(exc.errors()) - 10
     if more > 0:
         lines.append(f"  …另有 {more} 处 / {more} more")

@@ -170,12 +170,15 @@ class Inspection(SQLModel, table=True):
 
 
 class NoticeCounter(SQLModel, table=True):
-    """The last number given per notice kind, district and year (gap-free numbering)."""
+    """The last number given per series: district, notice kind, issuing body's series and year (gap-free)."""
 
     __tablename__ = "notice_counter"
 
     district: str = Field(primary_key=True, max_length=32)
     kind: str = Field(primary_key=True, max_length=32)
+    # "" for the kind's common series ([notices.prefixes]); the issuing body ("committee") when the
+    # district gives it its own prefix for the kind ([notices.issuer_prefixes.committee])
+    series: str = Field(default="", primary_key=True, max_length=32)
     year: int = Field(primary_key=True)
     last: int = 0
 
@@ -184,12 +187,13 @@ class Notice(SQLModel, table=True):
     """A notice (公文) a case produced: its number and everything needed to render it."""
 
     __tablename__ = "notice"
-    __table_args__ = (sa.UniqueConstraint("district", "kind", "year", "seq", name="uq_notice_seq"),)
+    __table_args__ = (sa.UniqueConstraint("district", "kind", "series", "year", "seq", name="uq_notice_seq"),)
 
     id: int | None = Field(default=None, primary_key=True)
     number: str = Field(unique=True, max_length=64)  # 武清教整〔2026〕12号
     district: str = Field(max_length=32)
     kind: str = Field(max_length=32, index=True)
+    series: str = Field(default="", max_length=32)  # the numbering series (see NoticeCounter)
     year: int
     seq: int
     case_id: int | None = Field(default=None, foreign_key="case.id", index=True)

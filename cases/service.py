@@ -27,7 +27,7 @@ from cases.config import District
 from cases.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from cases.facts import workflow_facts
 from cases.models import Case, CaseEvent, Escalation, Inspection, Notice, Point, Township, User, utcnow
-from cases.numbering import format_number, next_seq
+from cases.numbering import take_number
 from cases.queries import case_engine, case_not_found, sees_all, township_by_code
 from cases.statements import Prepared
 from cases.validation import check_date, clean_codes, clean_hashes, clean_notes, clean_text, in_id_range
@@ -363,8 +363,8 @@ def advance(
 def _notice_values(session: Session, district: District, case: WorkingCase, kind: NoticeKind, actor: User,
                    action: Action, today: date, **extra: Any) -> dict[str, Any]:
     point, town = case.point_and_township(session)
-    if actor.role == Role.COMMITTEE:  # a decision of the committee is issued in its name
-        extra.setdefault("issuer", district.district.committee)
+    if actor.role == Role.COMMITTEE:  # a decision of the committee is issued in its name, with its 文号
+        extra.setdefault("issuer_ref", "committee")
         extra.setdefault("contact", district.unit_contact("committee"))
     return notice_values(session, district, case=case, point=point, township=town, kind=kind,
                          actor_name=actor.display_name or actor.name, reason=action.reason,
@@ -437,18 +437,21 @@ def notice_values(
     major: tuple[str, ...] = (),
     notes: dict[str, str] | None = None,
     addressee: str | None = None,
+    issuer_ref: str = "bureau",
     issuer: str | None = None,
     **extra: Any,
 ) -> dict[str, Any]:
     """The columns of a new notice record, taking the next gap-free number in the caller's transaction.
 
-    `issuer` is the body that issues it (the bureau unless said otherwise, e.g. the committee's 挂牌督办).
+    `issuer_ref` is the body that issues it, as the district file names it (the bureau unless said
+    otherwise, e.g. the committee's 挂牌督办): the 文号 is taken from that body's series. `issuer` is
+    its name as printed (the district's name of `issuer_ref` when not given).
     """
     info = district.district
-    issuer = issuer or info.bureau
+    issuer = issuer or district.unit_name(issuer_ref) or info.bureau
     year = today.year
-    seq = next_seq(session, district=info.code, kind=kind.value, year=year)
-    number = format_number(district.notices.prefixes[kind.value], year, seq)
+    taken = take_number(session, district, kind=kind.value, issuer_ref=issuer_ref, year=year)
+    number = taken.text
     town_cfg = district.township(township.code)
     township_unit = town_cfg.unit if town_cfg else township.name
     notes = notes or {}
@@ -475,7 +478,6 @@ def notice_values(
     days = None
     if case.deadline and case.deadline_set_on:
         days = district.work_calendar().between(case.deadline_set_on, case.deadline)
-    issuer = issuer or info.bureau
     if addressee is None:
         addressee = township_unit if kind in TO_TOWNSHIP else f"{point.name}（举办者：{point.operator}）"
     data: dict[str, Any] = {
@@ -483,6 +485,7 @@ def notice_values(
         "number": number,
         "issued_on": today.isoformat(),
         "issuer": issuer,
+        "issuer_ref": issuer_ref,
         "addressee": addressee,
         "point": {"name": point.name, "address": point.address, "operator": point.operator,
                   "phone": point.phone, "township": township.name, "township_code": township.code,
@@ -500,11 +503,12 @@ def notice_values(
         "target": case.target,
         "township_unit": township_unit,
         "actor": actor_name,
-        "contact": info.contact,
+        "contact": district.unit_contact(issuer_ref),
         **extra,
     }
-    values = {"number": number, "district": info.code, "kind": kind.value, "year": year, "seq": seq,
-              "case_id": case.id, "addressee": addressee, "issuer": issuer, "data": data, "issued_on": today,
+    values = {"number": number, "district": info.code, "kind": kind.value, "series": taken.series, "year": year,
+              "seq": taken.seq, "case_id": case.id, "addressee": addressee, "issuer": issuer, "data": data,
+              "issued_on": today,
               "content_hash": "", "verify_code": "", "pdf_sha256": "", "pdf_path": "", "created_at": utcnow()}
     return values
 

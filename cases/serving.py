@@ -151,9 +151,12 @@ def deliver(
             if after != before:
                 case.deadline, case.deadline_set_on, case.escalation_level = after, effective, 0
         point, town = case.point_and_township(session)
+        # the 送达回证 is the serving body's record, and the body that serves a notice is the one that issued it:
+        # a notice of the committee is served, and its receipt numbered and signed, by the committee
         receipt = issue_notice(
             session, district, case=case, point=point, township=town, kind=NoticeKind.SERVICE_RECEIPT,
             actor_name=actor.display_name or actor.name, today=today, addressee=recipient,
+            issuer_ref=issuer_ref_of(district, notice),
             served_number=notice.number, served_kind=notice.kind, served_title=_title(notice.kind),
             served_issued_on=notice.issued_on.isoformat(), served_issuer=notice.issuer,
             method=code, method_zh=METHODS[code], served_on=served_on.isoformat(),
@@ -199,6 +202,16 @@ def deliver(
     _LOGGER.info("notice %s served on %s (%s) to %s, receipt %s", notice.number, effective, code, recipient,
                  receipt.number)
     return Served(record=record, receipt=receipt, notice=notice, deadline_before=before, deadline_after=after)
+
+
+def issuer_ref_of(district: District, notice: Notice) -> str:
+    """The body that issued `notice`, as the district file names it (bureau, committee, …).
+
+    Recorded with each notice since numbers are taken per issuing body; a notice issued before is
+    known by its issuer's name (the bureau when the name is no longer the district's).
+    """
+    ref = (notice.data or {}).get("issuer_ref")
+    return str(ref) if ref else district.unit_ref(notice.issuer) or "bureau"
 
 
 def _title(kind: str) -> str:

@@ -169,6 +169,7 @@ class Rung:
     roles: tuple[str, ...]  # whom it notifies
     todo: str
     issuer: str = ""  # the body that issues the notice
+    issuer_ref: str = "bureau"  # that body as the district file names it (its 文号 series)
     cc: tuple[str, ...] = ()  # 抄送
     reply_days: int = 5  # the addressee replies within this many (working) days of issue
     contact: str = ""  # unit and phone to contact, from config
@@ -194,8 +195,8 @@ def rung(district: District, kind: str, level: int, township: Township) -> Rung:
     unit = district.unit_name(r.addressee, town_unit)
     issuer = district.unit_name(r.issuer, town_unit)
     cc = tuple(dict.fromkeys(c for c in (district.unit_name(ref, town_unit) for ref in r.cc) if c and c != unit))
-    return Rung(lv, r.name, notice, unit, roles, todo, issuer=issuer, cc=cc, reply_days=r.reply_days,
-                contact=district.unit_contact(r.issuer))
+    return Rung(lv, r.name, notice, unit, roles, todo, issuer=issuer, issuer_ref=r.issuer, cc=cc,
+                reply_days=r.reply_days, contact=district.unit_contact(r.issuer))
 
 
 # -- helpers ---------------------------------------------------------------------------------
@@ -379,7 +380,7 @@ def _take_rung(session: Session, district: District, case: LockedCase, kind: str
     notice = issue_notice(
         session, district, case=case, point=point, township=town, kind=r.notice,  # type: ignore[arg-type]
         actor_name=system.display_name or system.name, today=today, reason=reason, failed=failed, major=major,
-        addressee=r.unit, issuer=r.issuer, cc=list(r.cc), contact=r.contact, actor="",
+        addressee=r.unit, issuer_ref=r.issuer_ref, issuer=r.issuer, cc=list(r.cc), contact=r.contact, actor="",
         level=r.level, level_zh=r.zh, overdue_days=days, missed_deadline=deadline.isoformat(),
         missed_deadline_kind=kind, missed_deadline_kind_zh=kind_zh,
         due_on=cal.add(deadline, threshold(district, kind, level)).isoformat(), reply_by=reply_by.isoformat(),

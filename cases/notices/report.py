@@ -238,13 +238,13 @@ def bulletin_addressee(district: District) -> str:
 def issue_bulletin(session: Session, district: District, period: str, *, today: date | None = None,
                    addressee: str | None = None) -> Notice:
     """The bulletin of `period` as a numbered Notice; the same figures give back the same notice."""
-    from cases.numbering import format_number, next_seq
+    from cases.numbering import take_number
 
     as_of = today or local_today(district)
     per = period_of(period, as_of)
     data = bulletin_data(session, district, per, as_of=as_of)
     data["addressee"] = addressee or bulletin_addressee(district)
-    data["issuer"] = district.district.bureau
+    data["issuer"] = district.district.bureau  # the bureau's 督查通报, numbered in its series
     figures = canonical_json({k: v for k, v in data.items() if k not in ("as_of",)})
     data["figures"] = hashlib.sha256(figures.encode()).hexdigest()[:16]
     kind = NoticeKind.BULLETIN.value
@@ -263,12 +263,13 @@ def issue_bulletin(session: Session, district: District, period: str, *, today: 
     if sealed is not None:
         data["seal"] = {"seq": sealed.seq, "fingerprint": sealed.fingerprint, "cases": sealed.cases,
                         "events": sealed.events, "sealed_at": sealed.sealed_at.isoformat()}
-    seq = next_seq(session, district=district.district.code, kind=kind, year=as_of.year)
-    number = format_number(district.notices.prefixes[kind], as_of.year, seq)
+    taken = take_number(session, district, kind=kind, issuer_ref="bureau", year=as_of.year)
+    number = taken.text
     data["number"] = number
     data["issued_on"] = as_of.isoformat()
-    notice = Notice(number=number, district=district.district.code, kind=kind, year=as_of.year, seq=seq,
-                    case_id=None, addressee=data["addressee"], issuer=data["issuer"], data=data, issued_on=as_of)
+    notice = Notice(number=number, district=district.district.code, kind=kind, series=taken.series, year=as_of.year,
+                    seq=taken.seq, case_id=None, addressee=data["addressee"], issuer=data["issuer"], data=data,
+                    issued_on=as_of)
     session.add(notice)
     session.flush()
     _LOGGER.info("issued bulletin %s for %s", number, per.key)

@@ -18,7 +18,7 @@ After EVERY step it checks:
 - a refused action (any `TuoyouError`) leaves everything as it was (the case row with its
   version, the number of events, notices, inspections, messages, escalations, the counters);
   an accepted one adds exactly one event and raises the version by one;
-- notice numbers are gap-free and unique per district, kind and year.
+- notice numbers are gap-free and unique per series (district, kind, issuing body's series, year).
 
 Examples: `TUOYOU_FUZZ_EXAMPLES` (default 50 on SQLite, 12 on PostgreSQL), derandomized so a
 failure reproduces; set `TUOYOU_FUZZ_RANDOM=1` to explore new ground (hypothesis then prints the
@@ -93,7 +93,7 @@ def snapshot(engine: Engine, case_id: int) -> Snapshot:
         row = conn.execute(sa.select(CASE).where(CASE.c.id == case_id)).mappings().first()
         counts = {t: int(conn.execute(sa.text(f"SELECT count(*) FROM {t}")).scalar_one()) for t in COUNTED}
         counters = tuple(tuple(r) for r in conn.execute(sa.text(
-            "SELECT district, kind, year, last FROM notice_counter ORDER BY district, kind, year")))
+            "SELECT district, kind, series, year, last FROM notice_counter ORDER BY district, kind, series, year")))
     return Snapshot(dict(row) if row else None, counts, counters)
 
 
@@ -150,18 +150,19 @@ class _Row:
 
 
 def check_numbers(engine: Engine) -> None:
-    """Notice numbers unique and gap-free per district, kind and year; the counters agree."""
+    """Notice numbers unique and gap-free per series (district, kind, issuing body's series, year); the counters
+    agree."""
     with engine.connect() as conn:
         rows = conn.execute(sa.text(
-            "SELECT district, kind, year, count(*), count(DISTINCT seq), min(seq), max(seq) FROM notice"
-            " GROUP BY district, kind, year")).all()
-        counters = {(r[0], r[1], r[2]): r[3] for r in conn.execute(sa.text(
-            "SELECT district, kind, year, last FROM notice_counter"))}
+            "SELECT district, kind, series, year, count(*), count(DISTINCT seq), min(seq), max(seq) FROM notice"
+            " GROUP BY district, kind, series, year")).all()
+        counters = {(r[0], r[1], r[2], r[3]): r[4] for r in conn.execute(sa.text(
+            "SELECT district, kind, series, year, last FROM notice_counter"))}
         dup = conn.execute(sa.text("SELECT count(*) - count(DISTINCT number) FROM notice")).scalar_one()
     assert dup == 0, "a notice number was given twice"
-    for district, kind, year, n, distinct, lo, hi in rows:
-        assert n == distinct and lo == 1 and hi == n, f"{kind} {year}: {n} notices, seq {lo}..{hi}"
-        assert counters[(district, kind, year)] == hi
+    for district, kind, series, year, n, distinct, lo, hi in rows:
+        assert n == distinct and lo == 1 and hi == n, f"{kind} {series!r} {year}: {n} notices, seq {lo}..{hi}"
+        assert counters[(district, kind, series, year)] == hi
 
 
 # -- the fuzzer ----------------------------------------------------------------------------------

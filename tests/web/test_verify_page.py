@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
@@ -10,7 +13,9 @@ from app.web.pages.verify import RateLimiter, limiter
 from cases.models import Notice
 from cases.notices.codes import display_code
 from cases.notices.render import job_for
+from scheduler.sweeps import sweep
 from tests.conftest import Driver
+from tests.scheduler.conftest import at
 
 
 @pytest.fixture(autouse=True)
@@ -91,3 +96,17 @@ def test_rate_limiter_window() -> None:
     assert lim.allow("a", 0) == 0 and lim.allow("a", 1) == 0
     assert lim.allow("a", 2) > 0 and lim.allow("b", 2) == 0
     assert lim.allow("a", 10.5) == 0  # the first hit left the window
+
+
+def test_a_committee_notice_shows_the_committees_number_and_name(client: TestClient, engine: sa.Engine,
+                                                                 driver: Driver) -> None:
+    """A late approval's 督办通知书 is the committee's: its page shows the committee's 文号, not the bureau's."""
+    district = driver.district
+    case = driver.open(now=at(date(2026, 11, 2), 8))
+    driver.do(case, "start_review", now=at(date(2026, 11, 2), 9))
+    driver.do(case, "propose_filing", now=at(date(2026, 11, 2), 10))
+    sweep(engine, district, at(date(2026, 11, 10)), deliver=False)
+    notice = _coded(driver.session, driver.session.exec(select(Notice).where(Notice.case_id == case.id)).one())
+    assert notice.number == "武清学前委督〔2026〕1号" and notice.issuer == district.district.committee
+    html = client.get(f"/v/{notice.verify_code}").text
+    assert notice.number in html and district.district.committee in html and "督办通知书" in html
