@@ -25,7 +25,8 @@ How a message is never lost and (almost) never sent twice:
 - A sender slower than the lease (`LEASE`, far above the SMTP timeout) could be overtaken;
   the SMTP timeout is kept well below it.
 
-A reminder whose deadline was met or changed before delivery is `cancelled`, not sent.
+A reminder whose deadline was met or changed before delivery is `cancelled`, not sent; so is a
+12345 reply reminder whose 工单 was answered meanwhile.
 Rows of a disabled channel stay pending (not lost) until the channel is enabled.
 """
 
@@ -49,8 +50,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from cases.complaint_reminders import parse_reply_reminder_key
 from cases.config import District, Mail, Webhook
-from cases.models import Case, Message, utcnow
+from cases.models import Case, Complaint, Message, utcnow
 from cases.supervision import parse_reminder_key
 
 _LOGGER = logging.getLogger(__name__)
@@ -293,16 +295,21 @@ def _finish(engine: Engine, msg_id: int, values: dict[str, Any]) -> None:
 
 
 def _stale_reminders(engine: Engine, batch: list[Outgoing]) -> set[int]:
-    """Ids of claimed reminder messages whose deadline was met or changed since they were queued."""
+    """Ids of claimed reminder messages whose deadline was met or changed (or 工单 answered) since they were queued."""
     keyed = {m.id: parse_reminder_key(m.dedupe_key) for m in batch}
     keyed = {k: v for k, v in keyed.items() if v is not None}
-    if not keyed:
+    replies = {m.id: c for m in batch if (c := parse_reply_reminder_key(m.dedupe_key)) is not None}
+    if not keyed and not replies:
         return set()
     case_ids = {v[0] for v in keyed.values() if v}
     with Session(engine) as s:
         current = {r[0]: (r[1], r[2]) for r in s.execute(
-            select(Case.id, Case.deadline, Case.deadline_kind).where(col(Case.id).in_(case_ids))).all()}
-    return {mid for mid, v in keyed.items() if v and current.get(v[0]) != (v[1], v[2])}
+            select(Case.id, Case.deadline, Case.deadline_kind).where(col(Case.id).in_(case_ids))).all()
+        } if case_ids else {}
+        still_open = set(s.execute(select(Complaint.id).where(
+            col(Complaint.id).in_(set(replies.values())), Complaint.status == "open")).scalars()) if replies else set()
+    stale = {mid for mid, v in keyed.items() if v and current.get(v[0]) != (v[1], v[2])}
+    return stale | {mid for mid, c in replies.items() if c not in still_open}
 
 
 def deliver_pending(

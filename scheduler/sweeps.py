@@ -6,6 +6,8 @@ Each sweep is a plain module-level function of (engine, district, now):
 - `escalate_missed`: the supervision ladder (levels 1–3) and late approvals, through `cases.supervision.escalate`;
 - `send_reminders`: the reminder whose day it is (5, 3, 1 working days before a deadline), through
   `cases.supervision.remind`;
+- 12345 replies coming due: the same offsets before a 工单's reply is due, through
+  `cases.complaint_reminders.remind_replies`;
 - `sweep`: all of them, then outbox delivery (`scheduler.delivery`).
 
 Every query asks for an indexed `deadline` range of given states (and ladder levels), so a
@@ -28,6 +30,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from cases.complaint_reminders import remind_replies
 from cases.config import District
 from cases.digest import approval_digest
 from cases.errors import Conflict, TuoyouError
@@ -72,6 +75,7 @@ class SweepReport:
     approvals_escalated: int = 0
     reminded: int = 0
     unserved_reminded: int = 0  # notices still unserved some working days after issue (送达提醒)
+    complaints_reminded: int = 0  # 12345 工单 whose reply is coming due (答复提醒), once per offset
     replies_chased: int = 0  # 督办通知书 whose reply is late: reminded and reported upward (once each)
     busy: int = 0  # steps left to the next sweep because another writer held the case
     errors: int = 0  # steps that failed unexpectedly (logged); the next sweep tries them again
@@ -86,6 +90,7 @@ class SweepReport:
             "approvals_escalated": self.approvals_escalated,
             "reminded": self.reminded,
             "unserved_reminded": self.unserved_reminded,
+            "complaints_reminded": self.complaints_reminded,
             "replies_chased": self.replies_chased,
             "busy": self.busy,
             "errors": self.errors,
@@ -103,6 +108,7 @@ class SweepReport:
             f"level 3 {e.get(3, 0)}, late approvals {self.approvals_escalated}",
             f"期限提醒 {self.reminded} 条 / reminders: {self.reminded}",
             f"送达提醒 {self.unserved_reminded} 件 / unserved notices reminded: {self.unserved_reminded}",
+            f"12345工单答复提醒 {self.complaints_reminded} 件 / 12345 replies reminded: {self.complaints_reminded}",
             f"督办反馈逾期 {self.replies_chased} 件 / late 督办 replies chased: {self.replies_chased}",
         ]
         if self.busy:
@@ -345,6 +351,14 @@ def sweep(
             report.unserved_reminded += remind_unserved(engine, district, now)
         except Exception:  # a failing step is logged and counted, never fatal to the sweep
             _LOGGER.exception("unserved-notice reminders failed")
+            report.errors += 1
+        try:
+            replies = remind_replies(engine, district, now)
+            report.complaints_reminded += replies.done
+            report.busy += replies.busy
+            report.errors += replies.errors
+        except Exception:  # a failing step is logged and counted, never fatal to the sweep
+            _LOGGER.exception("12345 reply reminders failed")
             report.errors += 1
         try:
             send_digest(engine, district, now)

@@ -7,6 +7,7 @@ answers `{"error": {"zh", "en", "allowed"}}`; pages show the same message in Chi
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -189,13 +190,26 @@ def install(app: FastAPI) -> None:
 # -- forms that arrive when they cannot be acted on ------------------------------------------
 
 
+# Forms posted to an address whose parent is no page: the page each form is on.
+FORM_HOMES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"^/complaints/[^/]+/reply$"), "/complaints"),  # the reply form is on the 12345 page
+    (re.compile(r"^/reports/bulletin$"), "/dashboard"),  # the 督查通报 form is on the dashboard
+)
+
+
 def _get_page(path: str) -> str:
-    """The page to show for a form's address: the page the form belongs to, else the nearest parent."""
+    """The page to show for a form's address: the page the form belongs to, else the nearest parent.
+
+    (A 送达 form's address, /notices/<id>/deliver, has its own GET: its page is its notice's case.)
+    """
     from app.web.drafts import page_for
 
     page = page_for(path)
     if page is not None:
         return page
+    for pattern, home in FORM_HOMES:
+        if pattern.match(path):
+            return home
     if path in ("/logout", "/login"):
         return "/"
     if path.startswith(("/notices/", "/api/")):

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from tests.app.test_cli import _new_case, db, js, run  # noqa: F401  (db is a fixture)
 
@@ -16,7 +17,7 @@ def test_deliver_and_the_ban_waits_for_the_time_to_be_heard(db: str) -> None:  #
     out = js("case", "do", str(cid), "notify_intent", "--reason", "拒不停止办园", "--as", "rev", "--db", db)
     [number] = out["notices"]
     assert out["from"] == out["to"] == "enforcement" and number.startswith("武清教罚告〔")
-    today = date.today()
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()  # the district's today, not the machine's
     for bad, message in ((["--on", (today + timedelta(days=1)).isoformat()], "晚于今天"),
                          (["--on", "2020-01-01"], "早于文书签发日期"),
                          (["--on", "yesterday"], "YYYY-MM-DD")):

@@ -163,7 +163,8 @@ def test_init_warns_about_a_cutoff_in_the_future(tmp_path: Path) -> None:
 
 
 def test_notice_deliver_follows_the_policy(db: str) -> None:
-    from datetime import date
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
 
     run("user", "add", "rev", "--role", "reviewer", "--db", db)
     cid = json.loads(_add(db, "送达托幼点", "--json").stdout)["case_id"]
@@ -171,7 +172,7 @@ def test_notice_deliver_follows_the_policy(db: str) -> None:
     out = json.loads(run("case", "do", str(cid), "order_rectification", "--fail", "F01", "--as", "insp", "--json",
                          "--db", db).stdout)
     [number] = out["notices"]
-    today = date.today()
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()  # the district's today, not the machine's
     compact = today.strftime("%Y%m%d")
     for extra, word in ((["--on", compact], "YYYY-MM-DD"),
                         (["--on", today.isoformat(), "--recipient", "李\x00四"], "控制字符"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 from tests.app.test_cli import db, js, run  # noqa: F401  (the `db` fixture)
 
 ADD = ("point", "add", "--township", "120114101", "--operator", "李四", "--as", "insp")
@@ -43,8 +45,10 @@ def test_report_progress_from_the_command_line(db: str) -> None:  # noqa: F811
     run("case", "do", cid, "start_review", "--as", "insp", "--db", db)
     run("case", "do", cid, "order_rectification", "--fail", "P02", "--as", "insp", "--db", db)
     deadline = js("case", "show", cid, "--db", db)["deadline"]
-    run("scheduler", "tick", "--now", f"{int(deadline[:4]) + 1}{deadline[4:]}T10:00", "--no-deliver",
-        "--allow-far-clock", "--db", db)
+    # six weeks on: well past 10 working days overdue (挂牌督办), a clock `--now` takes without --allow-far-clock
+    # (the year on it used was no date at all from a 29 February)
+    late = date.fromisoformat(deadline) + timedelta(weeks=6)
+    run("scheduler", "tick", "--now", f"{late.isoformat()}T10:00", "--no-deliver", "--db", db)
     shown = js("case", "show", cid, "--db", db)
     assert shown["escalation_level"] == 3 and "report_progress" not in shown["allowed"]  # as the operator
     done = js("case", "do", cid, "report_progress", "--as", "lead1", "--reason", "已责令停止招生", "--db", db)

@@ -29,6 +29,28 @@ def at(day: date, hour: int = 10, minute: int = 0) -> datetime:
     return datetime.combine(day, time(hour, minute), TZ).astimezone(UTC)
 
 
+def local_today(district: District) -> date:
+    """Today in the district, by the real clock."""
+    return datetime.now(ZoneInfo(district.district.timezone)).date()
+
+
+def workday_near_today(district: District) -> date:
+    """The first working day from today on: a clock for `scheduler tick --now`, which refuses one far from today
+    (tests that pass fixed dates to the command line would stop working a year after they were written)."""
+    return district.work_calendar().next_workday(local_today(district))
+
+
+def workdays_before(district: District, day: date, n: int) -> date:
+    """The working day `n` working days before the working day `day` (on `day` it is `n` working days past)."""
+    cal = district.work_calendar()
+    d, count = day, 0
+    while count < n:
+        d -= timedelta(days=1)
+        count += cal.is_workday(d)
+    assert cal.between(d, day) == n, (d, day, n)
+    return d
+
+
 def days(start: date, end: date) -> Iterator[date]:
     d = start
     while d <= end:

@@ -7,7 +7,7 @@ import subprocess
 import sys
 import threading
 from collections import Counter
-from datetime import date
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -15,17 +15,20 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from cases import audit
-from cases.config import District
+from cases.config import District, load_district
 from cases.models import Case, Escalation, Message, Notice, Reminder
 from cases.supervision import Outcome, escalate
 from scheduler.sweeps import SweepReport, sweep
 from tests.conftest import Driver
-from tests.scheduler.conftest import at, rectifying_case
+from tests.scheduler.conftest import at, rectifying_case, workday_near_today, workdays_before
 
 REPO = Path(__file__).resolve().parents[2]
-DEADLINE = date(2026, 11, 6)  # Friday
-TICK = date(2026, 11, 24)  # 12 working days later: levels 1, 2 and 3 are all due (catch-up: 3 taken, 1–2 passed)
-REMIND_DEADLINE = date(2026, 11, 25)  # 1 working day after TICK: its 1-day reminder is due
+_DISTRICT = load_district(None)  # the `district` fixture's
+# near today, since the scheduler processes get the clock as `--now`, which refuses one far from the real clock
+TICK = workday_near_today(_DISTRICT)
+DEADLINE = workdays_before(_DISTRICT, TICK, 12)  # levels 1, 2 and 3 are all due at TICK (catch-up: 3 taken, 1–2 passed)
+LEVEL1_DAY = _DISTRICT.work_calendar().add(DEADLINE, 1)  # the first working day after DEADLINE: level 1 only
+REMIND_DEADLINE = _DISTRICT.work_calendar().add(TICK, 1)  # 1 working day after TICK: its 1-day reminder is due
 
 
 def _fill(driver: Driver, rotting: int, reminded: int) -> list[int]:
@@ -72,14 +75,14 @@ def test_the_same_sweep_twice_does_nothing_the_second_time(engine: sa.Engine, di
 def test_escalate_itself_refuses_a_second_time_and_a_rung_not_due(engine: sa.Engine, district: District,
                                                                   driver: Driver) -> None:
     [case_id] = _fill(driver, 1, 0)
-    sweep(engine, district, at(date(2026, 11, 9)), ladder=False, reminders=False, deliver=False)  # expire only
+    sweep(engine, district, at(LEVEL1_DAY), ladder=False, reminders=False, deliver=False)  # expire only
     with Session(engine) as s:
         kw = {"session": s, "district": district, "case_id": case_id, "deadline": DEADLINE, "kind": "rectification"}
-        assert escalate(**kw, level=2, now=at(date(2026, 11, 9))) is Outcome.NOT_DUE  # type: ignore[arg-type]
-        assert escalate(**kw, level=1, now=at(date(2026, 11, 9))) is Outcome.DONE  # type: ignore[arg-type]
-        assert escalate(**kw, level=1, now=at(date(2026, 11, 9))) is Outcome.ALREADY  # type: ignore[arg-type]
-        other = {**kw, "deadline": date(2026, 11, 5)}
-        assert escalate(**other, level=1, now=at(date(2026, 11, 9))) is Outcome.MOVED_ON  # type: ignore[arg-type]
+        assert escalate(**kw, level=2, now=at(LEVEL1_DAY)) is Outcome.NOT_DUE  # type: ignore[arg-type]
+        assert escalate(**kw, level=1, now=at(LEVEL1_DAY)) is Outcome.DONE  # type: ignore[arg-type]
+        assert escalate(**kw, level=1, now=at(LEVEL1_DAY)) is Outcome.ALREADY  # type: ignore[arg-type]
+        other = {**kw, "deadline": DEADLINE - timedelta(days=1)}
+        assert escalate(**other, level=1, now=at(LEVEL1_DAY)) is Outcome.MOVED_ON  # type: ignore[arg-type]
 
 
 def test_sweeps_in_threads_at_once_take_each_step_once(engine: sa.Engine, district: District,

@@ -8,7 +8,7 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -22,7 +22,7 @@ from app.cli import app
 from cases.config import District
 from scheduler.runner import REMINDER_JOB_ID, SWEEP_JOB_ID, start_background, stop_background
 from tests.conftest import Driver, People
-from tests.scheduler.conftest import at, messages, rectifying_case
+from tests.scheduler.conftest import at, messages, rectifying_case, workday_near_today, workdays_before
 
 REPO = Path(__file__).resolve().parents[2]
 runner = CliRunner()
@@ -98,19 +98,20 @@ def test_scheduler_run_stops_cleanly_on_sigterm(engine: sa.Engine, db_url: str) 
 
 def test_tick_inbox_and_mark_read_from_the_command_line(db_url: str, engine: sa.Engine, district: District,
                                                         driver: Driver, people: People) -> None:
-    rectifying_case(driver, date(2026, 11, 6))
-    out = json.loads(cli("scheduler", "tick", "--db", db_url, "--now", "2026-11-24T10:00", "--json").stdout)
-    assert out["today"] == "2026-11-24" and out["expired"] == 1
+    tick = workday_near_today(district)  # dates near today: `--now` refuses a clock far from the real one
+    rectifying_case(driver, workdays_before(district, tick, 12))  # 12 working days overdue at the tick
+    out = json.loads(cli("scheduler", "tick", "--db", db_url, "--now", f"{tick.isoformat()}T10:00", "--json").stdout)
+    assert out["today"] == tick.isoformat() and out["expired"] == 1
     # a catch-up takes only the highest due rung (levels 1 and 2 recorded as passed, not sent)
     assert out["escalated"] == {"1": 0, "2": 0, "3": 1} and out["delivery"]["claimed"] == 0  # mail not enabled
-    text = cli("scheduler", "tick", "--db", db_url, "--now", "2026-11-24T10:05").stdout
+    text = cli("scheduler", "tick", "--db", db_url, "--now", f"{tick.isoformat()}T10:05").stdout
     assert "督办升级：镇街督办 0" in text and "escalations: level 1 0" in text
     bad = cli("scheduler", "tick", "--db", db_url, "--now", "next tuesday", code=2)
     assert "--now" in bad.stderr
     assert json.loads(cli("inbox", "--as", people.lead.name, "--db", db_url, "--json").stdout) == []
     inbox = json.loads(cli("inbox", "--as", people.committee.name, "--db", db_url, "--json").stdout)
     assert len(inbox) == 1 and inbox[0]["status"] == "unread" and inbox[0]["subject"].startswith("【挂牌督办】")
-    assert inbox[0]["at"].startswith("2026-11-24T10:00")
+    assert inbox[0]["at"].startswith(f"{tick.isoformat()}T10:00")
     committee = json.loads(cli("inbox", "--as", people.committee.name, "--db", db_url, "--json", "--mark-read").stdout)
     assert [m["subject"][:6] for m in committee] == ["【挂牌督办】"]
     assert json.loads(cli("inbox", "--as", people.committee.name, "--db", db_url, "--json", "--unread").stdout) == []
@@ -118,12 +119,15 @@ def test_tick_inbox_and_mark_read_from_the_command_line(db_url: str, engine: sa.
     assert len(messages(engine, "escalate:", "inbox")) == 1  # the committee (挂牌督办)
 
 
-def test_now_without_a_zone_is_local_time(db_url: str, engine: sa.Engine, driver: Driver) -> None:
-    rectifying_case(driver, date(2026, 11, 6))
-    # 00:30 on Monday 9 November in Beijing is still Sunday 8 November in UTC: the local date decides
-    out = json.loads(cli("scheduler", "tick", "--db", db_url, "--now", "2026-11-09T00:30", "--json").stdout)
-    assert out["today"] == "2026-11-09" and out["escalated"]["1"] == 1
-    assert datetime.fromisoformat(out["now"]) == at(date(2026, 11, 9), 0, 30)
+def test_now_without_a_zone_is_local_time(db_url: str, engine: sa.Engine, district: District,
+                                          driver: Driver) -> None:
+    day = workday_near_today(district)
+    rectifying_case(driver, workdays_before(district, day, 1))  # level 1 is due on `day`, not the day before
+    # 00:30 on `day` in Beijing is still the day before in UTC: the local date decides
+    out = json.loads(cli("scheduler", "tick", "--db", db_url, "--now", f"{day.isoformat()}T00:30", "--json").stdout)
+    assert out["today"] == day.isoformat() and out["escalated"]["1"] == 1
+    assert datetime.fromisoformat(out["now"]) == at(day, 0, 30)
+    assert datetime.fromisoformat(out["now"]).date() == day - timedelta(days=1)
 
 
 def test_the_interval_sweep_sends_the_days_reminders_only_from_reminder_time(

@@ -3,7 +3,8 @@
 One form per unserved notice (templates/web/_deliver.html); a refused service goes back to the
 case page with the error and what was typed (kept as a draft), a recorded one redirects back too
 (post/redirect/get). The form names its case page (`back`), so a form posted after the session
-ended is kept as a draft of that page as well.
+ended is kept as a draft of that page as well; its address opened by GET (reloaded, bookmarked,
+shared) leads to that case page.
 """
 
 from __future__ import annotations
@@ -19,11 +20,11 @@ from sqlmodel import Session
 from starlette.datastructures import FormData
 
 from app.web import drafts
-from app.web.deps import CsrfChecked, SessionDep, WebDep
+from app.web.deps import CsrfChecked, CurrentUser, SessionDep, WebDep
 from app.web.errors import status_for
 from app.web.security import SignedIn
 from cases.errors import InvalidInput, NotFound, TuoyouError
-from cases.models import Notice
+from cases.models import Notice, User
 from cases.queries import get_case
 from cases.serving import deliver
 from cases.validation import in_id_range, parse_date
@@ -42,18 +43,23 @@ def _served_on(text: str) -> date:
     return day
 
 
-def _deliver(request: Request, session: Session, web: Any, signed: SignedIn, notice_id: int,
-             form: FormData) -> Response:
-    user = signed.user
+def _notice_case(session: Session, user: User, notice_id: int) -> tuple[Notice, int]:
+    """The notice and its case, if the user may see that case; otherwise not found (naming no case)."""
     missing = NotFound(f"找不到文书 {notice_id}", f"no notice {notice_id}")
     notice = session.get(Notice, notice_id) if in_id_range(notice_id) else None
     if notice is None or notice.case_id is None:
         raise missing
-    case_id = notice.case_id
     try:
-        get_case(session, user=user, case_id=case_id)  # scope: another township's case is not found
+        get_case(session, user=user, case_id=notice.case_id)  # scope: another township's case is not found
     except NotFound:  # the same answer as for no notice at all, without naming the case
         raise missing from None
+    return notice, notice.case_id
+
+
+def _deliver(request: Request, session: Session, web: Any, signed: SignedIn, notice_id: int,
+             form: FormData) -> Response:
+    user = signed.user
+    notice, case_id = _notice_case(session, user, notice_id)
     posted = {k: str(v) for k, v in form.items() if isinstance(v, str)}
     posted["deliver_notice"] = str(notice_id)
     try:
@@ -71,6 +77,13 @@ def _deliver(request: Request, session: Session, web: Any, signed: SignedIn, not
                     message=exc.zh, status="error", allowed=exc.allowed)
         return RedirectResponse(f"/cases/{case_id}#deliver-{notice_id}", status_code=303)
     return RedirectResponse(f"/cases/{case_id}?served={served.receipt.number}#notices", status_code=303)
+
+
+@router.get("/notices/{notice_id}/deliver")
+def deliver_address(notice_id: NoticeId, user: CurrentUser, session: SessionDep) -> Response:
+    """The form's address reloaded or shared: the case page with the notice's 送达 form."""
+    _notice, case_id = _notice_case(session, user, notice_id)
+    return RedirectResponse(f"/cases/{case_id}#deliver-{notice_id}", status_code=303)
 
 
 @router.post("/notices/{notice_id}/deliver")
