@@ -214,7 +214,10 @@ def test_the_admin_page(as_user, people: People, engine: Engine) -> None:  # typ
     assert r.status_code == 303
     assert victim.get("/worklist").status_code == 303
     assert not _fresh(engine, people.inspector2).active
-    assert "已停用" in admin.get(r.headers["location"]).text
+    assert "已停用 insp_b" in admin.get(r.headers["location"]).text
+    # the confirmation is the action's own words: an address cannot make the page say something else
+    assert "转账" not in admin.get("/admin/users?done=请转账到某账户").text
+    assert "role=\"status\"" not in admin.get("/admin/users?done=disable&name=nobody").text
     assert admin.post("/admin/users/enable", {"name": "insp_b"}).status_code == 303
     assert _fresh(engine, people.inspector2).active
     assert admin.post("/admin/users/disable", {"name": "adm"}).status_code == 403  # not oneself

@@ -64,8 +64,11 @@ def user_rows(session: Session, now: datetime) -> list[UserRow]:
 @router.get("/admin/users")
 def users_page(request: Request, user: CurrentUser, session: SessionDep, web: WebDep) -> Response:
     _admin(user)
-    done = request.query_params.get("done", "")
-    return render(request, "users.html", {"rows": user_rows(session, web.now()), "done": done[:200]})
+    rows = user_rows(session, web.now())
+    # the confirmation is written here from the action's own words, never taken from the address
+    action, name = request.query_params.get("done", ""), request.query_params.get("name", "")
+    done = ACTIONS[action][1].format(name=name) if action in ACTIONS and name in {r.name for r in rows} else ""
+    return render(request, "users.html", {"rows": rows, "done": done})
 
 
 @router.post("/admin/users/{action}")
@@ -76,9 +79,9 @@ def user_action(action: str, name: Annotated[str, Form(max_length=200)], signed:
         raise NotFound("没有该操作", f"no action {action}")
     if action == "disable" and name == signed.user.name:
         raise NotAllowed("不能停用自己的账户", "you cannot disable your own account")
-    fn, message = ACTIONS[action]
+    fn, _message = ACTIONS[action]
     target = fn(session, name)
     _LOGGER.warning("admin %s: %s %s", signed.user.name, action, target.name)
-    from urllib.parse import quote
+    from urllib.parse import urlencode
 
-    return RedirectResponse(f"/admin/users?done={quote(message.format(name=target.name))}", status_code=303)
+    return RedirectResponse(f"/admin/users?{urlencode({'done': action, 'name': target.name})}", status_code=303)
