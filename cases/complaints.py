@@ -18,6 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from cases import notify
 from cases.config import District
 from cases.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from cases.models import Case, Complaint, Point, Township, User, utcnow
@@ -211,11 +212,32 @@ def _record(session: Session, district: District, actor: User, number: str, summ
         "number": number, "case_id": case_id, "township_id": township_id, "summary": summary,
         "received_on": received, "reply_due": due, "outcome": outcome, "status": "open", "reply": "",
         "replied_on": None, "created_by": actor.id, "created_at": now})
+    _tell_township(session, actor=actor, number=number, summary=summary, case_id=case_id,
+                   township_id=township_id, due=due, outcome=outcome, now=now)
     result = advance(session=session, district=district, case_id=case_id, actor=actor, now=now,
                      action=Action(trigger=trigger, reason=reason,
                                    data={"complaint": number, "reply_due": due.isoformat()}))
     _LOGGER.info("complaint %s: case %s %s", number, case_id, outcome)
     return Added(number, case_id, outcome, due, result.case.state)
+
+
+OUTCOME_TODO = {"opened": "已据此立案，请尽快核查", "reopened": "原已备案的托幼点已重新核查立案，请尽快核查",
+                "recorded": "已记入该点正在办理的案件"}
+
+
+def _tell_township(session: Session, *, actor: User, number: str, summary: str, case_id: int, township_id: int,
+                   due: date, outcome: str, now: datetime) -> None:
+    """Tell the township's inspectors and lead of a 工单 taken in for them, in the transaction that records it."""
+    people = [p for p in notify.people(session, roles=["inspector", "lead"], township_id=township_id)
+              if p.id != actor.id and p.township_id == township_id]
+    if not people:
+        return
+    name = session.connection().execute(
+        sa.select(POINT.c.name).join(CASE, CASE.c.point_id == POINT.c.id).where(CASE.c.id == case_id)).scalar_one()
+    body = (f"12345工单 {number}（{name}，案件 #{case_id}）已受理，{OUTCOME_TODO[outcome]}。"
+            f"请于{due.year}年{due.month}月{due.day}日前答复。" + (f"工单摘要：{summary}" if summary else ""))
+    notify.enqueue(session, users=people, subject=f"【12345工单】{name}：{number}", body=body,
+                   key=f"complaint:{number}:intake", case_id=case_id, now=now)
 
 
 def reply_complaint(session: Session, district: District, *, actor: User, number: str, text: str,

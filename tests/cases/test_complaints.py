@@ -158,3 +158,24 @@ def test_unknown_point_opens_a_case_and_a_second_ticket_finds_it(session: Sessio
     with pytest.raises(NotFound):
         add_complaint(session, district, actor=people.inspector, number="GD-10", name="x", address="y",
                       township_code="999", now=NOW)
+
+
+def test_the_township_is_told_of_a_ticket_taken_in_for_it(driver: Driver, session: Session, district: District,
+                                                          people: People) -> None:
+    from cases.models import Message
+
+    case = driver.open()
+    add_complaint(session, district, actor=people.reviewer, number="GD-9", summary="夜间仍在收托",
+                  point_id=case.point_id, now=NOW)
+    inbox = session.exec(select(Message).where(Message.channel == "inbox",
+                                               Message.dedupe_key.startswith("complaint:GD-9:"))).all()  # type: ignore[attr-defined]
+    told = {m.user_id for m in inbox}
+    assert told == {people.inspector.id, people.inspector2.id, people.lead.id}  # not another township's
+    assert all("GD-9" in m.subject and "2026年11月9日前答复" in m.body and "夜间仍在收托" in m.body for m in inbox)
+    # the inspector who takes one in is not told of it; a refused intake tells nobody
+    add_complaint(session, district, actor=people.inspector, number="GD-10", point_id=case.point_id, now=NOW)
+    assert people.inspector.id not in {m.user_id for m in session.exec(
+        select(Message).where(Message.dedupe_key.startswith("complaint:GD-10:"))).all()}  # type: ignore[attr-defined]
+    with pytest.raises(NotAllowed):
+        add_complaint(session, district, actor=people.committee, number="GD-11", point_id=case.point_id, now=NOW)
+    assert session.exec(select(Message).where(Message.dedupe_key.startswith("complaint:GD-11:"))).all() == []  # type: ignore[attr-defined]
