@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
@@ -166,8 +164,8 @@ class Engine:
 
     # -- carriers --------------------------------------------------------------------------
 
-    @contextmanager
-    def _carrier(self, record: Any) -> Iterator[Carrier]:
+    def _take_carrier(self, record: Any) -> Carrier:
+        """A carrier from the pool (or a new one on the shared machine), holding `record` for one firing."""
         with self._lock:
             if self._pool:
                 carrier = self._pool.pop()
@@ -176,13 +174,13 @@ class Engine:
                 carrier._loose_state = record.state
                 self.machine.add_model(carrier, initial=record.state)
         carrier.record = record
-        try:
-            yield carrier
-        finally:
-            carrier._loose_state = carrier.record.state
-            carrier.record = None
-            with self._lock:
-                self._pool.append(carrier)
+        return carrier
+
+    def _give_back(self, carrier: Carrier) -> None:
+        carrier._loose_state = carrier.record.state
+        carrier.record = None
+        with self._lock:
+            self._pool.append(carrier)
 
     # -- queries ---------------------------------------------------------------------------
 
@@ -231,14 +229,16 @@ class Engine:
                 zh = f"{Role(request.role).zh}不能执行「{t.zh}」（须由{roles}执行）"
                 en = f"role {request.role} may not fire {request.trigger} (needs {', '.join(sorted(t.roles))})"
             raise NotAllowed(zh, en, allowed=allowed, cli=request.trigger)
-        with self._carrier(subject) as carrier:
-            try:
-                done = carrier.trigger(request.trigger, request=request, subject=subject, policy=policy)  # type: ignore[attr-defined]
-            except GuardRefused as exc:
-                exc.allowed = self.allowed(subject, request.role, request.actor_id, policy, request.today)
-                raise
-            except MachineError as exc:  # pragma: no cover - guarded above
-                raise NotAllowed(str(exc), str(exc)) from exc
+        carrier = self._take_carrier(subject)  # (plain calls, not a context manager: this is the hot path)
+        try:
+            done = carrier.trigger(request.trigger, request=request, subject=subject, policy=policy)  # type: ignore[attr-defined]
+        except GuardRefused as exc:
+            exc.allowed = self.allowed(subject, request.role, request.actor_id, policy, request.today)
+            raise
+        except MachineError as exc:  # pragma: no cover - guarded above
+            raise NotAllowed(str(exc), str(exc)) from exc
+        finally:
+            self._give_back(carrier)
         if not done:
             raise NotAllowed(
                 f"无法确定退回到哪个状态（原状态：{previous_state(subject)}）",
