@@ -161,8 +161,10 @@ def make_env() -> jinja2.Environment:
     return env
 
 
+@lru_cache(maxsize=32)
 def qr_svg(payload: str) -> Markup:
-    """The QR code of `payload` as an inline SVG element (segno)."""
+    """The QR code of `payload` as an inline SVG element (segno); kept for the next layouts of the
+    same notice (its 版记 page, or another spacing)."""
     import segno
 
     qr = segno.make_qr(payload, error="m")
