@@ -30,8 +30,9 @@ from markupsafe import Markup
 
 from cases.config import District
 from cases.errors import Conflict, InvalidInput
-from cases.notices import codes
+from cases.notices import codes, spacing
 from cases.notices.fonts import FontSet, line_ink, prepare_fonts
+from cases.notices.spacing import NOMINAL, Measure, Spacing, holds_class
 from workflow.notices import NOTICE_KINDS, NOTICE_TITLES, NoticeKind
 
 if TYPE_CHECKING:
@@ -160,8 +161,10 @@ def make_env() -> jinja2.Environment:
     return env
 
 
+@lru_cache(maxsize=32)
 def qr_svg(payload: str) -> Markup:
-    """The QR code of `payload` as an inline SVG element (segno)."""
+    """The QR code of `payload` as an inline SVG element (segno); kept for the next layouts of the
+    same notice (its 版记 page, or another spacing)."""
     import segno
 
     qr = segno.make_qr(payload, error="m")
@@ -245,60 +248,101 @@ class NoticeRenderer:
         ctx["inline_css"] = Markup(self.css_text) if inline_css else None
         return template.render(ctx)
 
-    def _layout(self, job: NoticeJob, layout: dict[str, Any] | None = None, first_page: int | None = None) -> Any:
+    def _parse(self, job: NoticeJob, layout: dict[str, Any] | None = None) -> Any:
+        return self._weasyprint.HTML(string=self.html(job, layout=layout), base_url=TEMPLATES_DIR.as_uri() + "/",
+                                     url_fetcher=self.url_fetcher)
+
+    def _render(self, html: Any, first_page: int | None = None, spaced: Spacing = NOMINAL) -> Any:
         stylesheets = self.stylesheets
         if first_page is not None:
             stylesheets = [*stylesheets, self._weasyprint.CSS(
                 string=f"@page :first {{ counter-reset: page {int(first_page)}; }}", font_config=self.font_config)]
-        html = self._weasyprint.HTML(string=self.html(job, layout=layout), base_url=TEMPLATES_DIR.as_uri() + "/",
-                                     url_fetcher=self.url_fetcher)
+        if spaced.adjusted:
+            stylesheets = [*stylesheets, self._weasyprint.CSS(string=f":root {{ {spaced.css()} }}",
+                                                              font_config=self.font_config)]
         return html.render(stylesheets=stylesheets, font_config=self.font_config)
 
-    def document(self, job: NoticeJob) -> Any:
-        """The laid-out WeasyPrint document (no PDF yet), with the 版记 at the foot of its last
-        page, which is an even page (GB/T 9704 7.4 and 8.1: the back of the last sheet).
+    def _layout(self, job: NoticeJob, layout: dict[str, Any] | None = None, first_page: int | None = None,
+                spaced: Spacing = NOMINAL) -> Any:
+        return self._render(self._parse(job, layout), first_page, spaced)
 
-        Laid out once, with the 版记 as a footnote after the signature. When that puts it on an
-        odd page, the 版记 is taken off that page and a page of only the 版记 follows: numbered
-        when the text ends on that odd page, or after a blank page, both unnumbered (GB/T 9704
-        7.5), when the text ended on the even page before.
+    def fitted(self, job: NoticeJob) -> tuple[Any, Measure]:
+        """The notice laid out (版记 as a footnote after the signature) and what was measured on it.
+
+        With GB/T 9704's 22 lines of 28 characters, unless that leaves a page before the
+        signature page two or more lines short: then laid out again with the line pitch and the
+        characters a line adjusted within bounds (GB/T 9704 7.3.5.3, see `spacing`), taking the
+        first layout that leaves no page short, or else the one that leaves the least.
         """
-        doc = self._layout(job)
+        html = self._parse(job)
+        doc = self._render(html)
+        first = best = self._measure(doc, NOMINAL)
+        if first.ok:
+            return doc, first
+        best_doc = doc
+        for spaced in spacing.candidates(first):
+            doc = self._render(html, spaced=spaced)
+            found = self._measure(doc, spaced)
+            if found.ok:
+                _LOGGER.debug("notice %s: page %d ended %.1f lines short; laid out with %s", job.number,
+                              (first.short or 0) + 1, first.worst, spaced)
+                return doc, found
+            if found.worst < best.worst:
+                best, best_doc = found, doc
+        _LOGGER.warning("notice %s: no spacing within bounds leaves every page before the signature full; "
+                        "kept %s, page %d ends %.1f lines short", job.number, best.spacing,
+                        (best.short or 0) + 1, best.worst)
+        return best_doc, best
+
+    def measure(self, job: NoticeJob, spaced: Spacing = NOMINAL) -> Measure:
+        """`job` laid out once with `spaced` (版记 as a footnote) and measured, without a PDF."""
+        return self._measure(self._layout(job, spaced=spaced), spaced)
+
+    def _measure(self, doc: Any, spaced: Spacing) -> Measure:
+        return spacing.measure(doc, spaced, gap_limit(self.fonts, spaced.line_pt))
+
+    def document(self, job: NoticeJob) -> Any:
+        """The laid-out WeasyPrint document (no PDF yet); see `laid_out`."""
+        return self.laid_out(job)[0]
+
+    def laid_out(self, job: NoticeJob) -> tuple[Any, Spacing]:
+        """The laid-out WeasyPrint document (no PDF yet) and its spacing, with the 版记 at the foot
+        of its last page, which is an even page (GB/T 9704 7.4 and 8.1: the back of the last sheet).
+
+        Laid out as `fitted`, with the 版记 as a footnote after the signature. When that puts it
+        on an odd page, the 版记 is taken off that page and a page of only the 版记 follows:
+        numbered when the text ends on that odd page, or after a blank page, both unnumbered
+        (GB/T 9704 7.5), when the text ended on the even page before.
+        """
+        doc, found = self.fitted(job)
+        spaced = found.spacing
         count = len(doc.pages)
         if count % 2 == 0:
-            return doc
+            return doc, spaced
         last = doc.pages[-1]
-        text_on_last = _holds_class(last._page_box, "closing")
+        text_on_last = holds_class(last._page_box, "closing")
         if not _drop_footnotes(last._page_box):  # no 版记 footnote found: lay out again without it
-            doc = self._layout(job, {"imprint": "none"})
+            doc = self._layout(job, {"imprint": "none"}, spaced=spaced)
             count = len(doc.pages)
             text_on_last = count % 2 == 1
         elif not text_on_last:
             doc = doc.copy(doc.pages[:-1])  # that page held only the 版记
             count -= 1
-        extra = self._layout(job, {"imprint": "page", "unnumbered": not text_on_last}, first_page=count)
-        return doc.copy([*doc.pages, *(extra.pages[1:] if text_on_last else extra.pages)])
+        extra = self._layout(job, {"imprint": "page", "unnumbered": not text_on_last}, first_page=count,
+                             spaced=spaced)
+        return doc.copy([*doc.pages, *(extra.pages[1:] if text_on_last else extra.pages)]), spaced
 
     def pdf(self, job: NoticeJob) -> bytes:
         """The notice as PDF bytes: same notice, same bytes."""
-        doc = self.document(job)
+        doc, spaced = self.laid_out(job)
         identifier = hashlib.md5(f"{job.number}|{job.content_hash}".encode(), usedforsecurity=False).hexdigest()
-        return doc.write_pdf(pdf_identifier=identifier.encode(), finisher=_xmp_finisher(job))
+        return doc.write_pdf(pdf_identifier=identifier.encode(), finisher=_xmp_finisher(job, spaced))
 
     def write(self, job: NoticeJob, path: Path) -> str:
         """Render to `path` atomically; returns the file's sha256."""
         data = self.pdf(job)
         _atomic_write(path, data)
         return hashlib.sha256(data).hexdigest()
-
-
-def _holds_class(box: Any, name: str) -> bool:
-    """Whether a laid-out box or one of its descendants renders an element of class `name`."""
-    element = getattr(box, "element", None)
-    if element is not None and name in (element.get("class") or "").split() and not box.element_tag.startswith(
-            "::"):
-        return True
-    return any(_holds_class(child, name) for child in getattr(box, "children", ()))
 
 
 def _drop_footnotes(page_box: Any) -> bool:
@@ -329,6 +373,23 @@ def rule_gap(fonts: FontSet, number: str) -> float:
     return round(RULE_GAP_MM - (LINE_PT - ink.bottom) / PT_PER_MM, 2)
 
 
+#: What the measure on boxes leaves to spare under GB/T 9704's two lines (body lines).
+GAP_SLACK = 0.05
+
+
+@lru_cache(maxsize=64)
+def gap_limit(fonts: FontSet, line_pt: float) -> float:
+    """From how many empty body lines, measured on the boxes, a page before the signature counts as
+    short: it must end less than two lines short measured from the ink of its last line, and the
+    ink of a line of text ends above its line box (ideographs reach under the baseline, digits not)."""
+    face = fonts.role("body").face
+    under = []
+    for glyph in "国0":
+        ink = line_ink(face, glyph, BODY_PT, line_pt) if face else None
+        under.append(line_pt - ink.bottom if ink else 0.25 * LINE_PT)
+    return spacing.GAP_LINES - max(under) / LINE_PT - GAP_SLACK
+
+
 #: A fixed font timestamp (2000-01-01) for WeasyPrint's fontTools path, so PDFs stay reproducible.
 FONT_EPOCH = "946684800"
 
@@ -347,8 +408,11 @@ def _warn_without_harfbuzz_subset() -> None:
                         "notice takes seconds; install it (Debian: apt install libharfbuzz-subset0)")
 
 
-def _xmp_finisher(job: NoticeJob) -> Callable[[Any, Any], None]:
-    """Adds an uncompressed XMP packet naming the notice, so a damaged file still says what it was."""
+def _xmp_finisher(job: NoticeJob, spaced: Spacing = NOMINAL) -> Callable[[Any, Any], None]:
+    """Adds an uncompressed XMP packet naming the notice, so a damaged file still says what it was,
+    and, when its spacing was adjusted (GB/T 9704 7.3.5.3), the line pitch and characters a line."""
+    adjusted = (f"<tuoyou:linePitch>{spaced.line_pt:.2f}</tuoyou:linePitch>"
+                f"<tuoyou:charsPerLine>{spaced.chars}</tuoyou:charsPerLine>") if spaced.adjusted else ""
 
     def finish(_document: Any, pdf: Any) -> None:
         from xml.sax.saxutils import escape
@@ -364,7 +428,7 @@ def _xmp_finisher(job: NoticeJob) -> Callable[[Any, Any], None]:
             f"<tuoyou:number>{escape(job.number)}</tuoyou:number>"
             f"<tuoyou:kind>{escape(job.kind)}</tuoyou:kind>"
             f"<tuoyou:verifyCode>{escape(job.verify_code)}</tuoyou:verifyCode>"
-            f"<tuoyou:contentHash>{escape(job.content_hash)}</tuoyou:contentHash>"
+            f"<tuoyou:contentHash>{escape(job.content_hash)}</tuoyou:contentHash>{adjusted}"
             "</rdf:Description></rdf:RDF></x:xmpmeta>\n"
             '<?xpacket end="r"?>'
         ).encode()

@@ -3,25 +3,30 @@
 Distances are in millimetres from the top-left corner of the A4 page (see layoutcheck): text area
 156 × 225 mm from 37 mm down and 28 mm in from the binding edge; page number dash 7 mm under the
 text area, one character in; red rule 4 mm under the 文号; 版记 at the foot of the last page,
-which is even; tables break across pages; the closing sentence never stands alone.
+which is even; tables break across pages; the closing sentence never stands alone, and no page before
+the signature ends two or more lines short: where GB/T 9704's 22 lines of 28 characters would leave one
+so, the notice says (XMP) that its line pitch and characters a line were adjusted (GB/T 9704 7.3.5.3),
+within the bound (line pitch within ±10 %, 27 to 29 characters a line).
 """
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from itertools import pairwise
 from pathlib import Path
 
 import pytest
 
-from cases.notices import notice_pdf
+from cases.notices import job_for, notice_pdf, render_notice, verify_pdf
 from cases.notices.fonts import FontFace
-from cases.notices.render import district_fonts
+from cases.notices.render import district_fonts, renderer_for
 from tests.notices.conftest import BULLETIN, CASE_KINDS, KEY, SAMPLE_DISTRICTS, Samples, World
 from tests.notices.layoutcheck import (
     AREA_BOTTOM,
     AREA_W,
     LINE_MM,
+    PT_PER_MM,
     TOP,
     Page,
     body_lines,
@@ -35,6 +40,8 @@ KINDS = [k.value for k in CASE_KINDS] + [BULLETIN]
 CASES = [(d, k) for d in SAMPLE_DISTRICTS for k in KINDS]
 TOL = 0.3  # mm
 CHAR_14PT = 14 / 72 * 25.4  # one character of the page number (4号)
+#: The bound of an adjusted layout: line pitch (pt; GB/T 9704's is 28.95) and characters a line.
+PITCH_BOUND, CHARS_BOUND = (0.90 * 28.95 - 0.01, 1.10 * 28.95 + 0.01), (27, 29)
 
 
 def _faces(s: Samples) -> dict[str, FontFace]:
@@ -44,6 +51,36 @@ def _faces(s: Samples) -> dict[str, FontFace]:
 def _pages(samples: dict[str, Samples], district: str, kind: str) -> tuple[list[Page], dict[str, FontFace]]:
     s = samples[district]
     return read_pages(s.paths[kind]), _faces(s)
+
+
+def _spacing(pdf: Path | bytes) -> tuple[float, int] | None:
+    """The line pitch (pt) and characters a line an adjusted notice says (XMP) it was laid out with."""
+    data = pdf if isinstance(pdf, bytes) else pdf.read_bytes()
+    found = re.search(rb"<tuoyou:linePitch>([0-9.]+)</tuoyou:linePitch><tuoyou:charsPerLine>([0-9]+)<", data)
+    return (float(found[1]), int(found[2])) if found else None
+
+
+def _grid(pdf: Path | bytes) -> tuple[float, int]:
+    """The line pitch (mm) and characters a line to measure a notice against: GB/T 9704's 22 × 28,
+    or what it says it was adjusted to, which must be within the bound."""
+    adjusted = _spacing(pdf)
+    if adjusted is None:
+        return LINE_MM, 28
+    pitch, chars = adjusted
+    assert PITCH_BOUND[0] <= pitch <= PITCH_BOUND[1] and CHARS_BOUND[0] <= chars <= CHARS_BOUND[1], adjusted
+    assert adjusted != (28.95, 28), "adjusted to GB/T 9704's own spacing"
+    return pitch / PT_PER_MM, chars
+
+
+def _short_pages(pages: list[Page], faces: dict[str, FontFace], sig: Page) -> list[tuple[int, float]]:
+    """Pages before the signature page that end two or more lines short (mm empty), except a page
+    followed by a chart (which does not split; it may leave up to 100 mm)."""
+    out = []
+    for page in pages[: sig.number - 1]:
+        free = AREA_BOTTOM - lowest_ink(page, faces)
+        if free >= (100 if _opens_with_a_chart(pages[page.number]) else 2 * LINE_MM):
+            out.append((page.number, round(free, 1)))
+    return out
 
 
 def _numbered(pages: list[Page]) -> list[Page]:
@@ -120,8 +157,13 @@ def test_text_stays_in_the_text_area(samples: dict[str, Samples], district: str,
 
 @pytest.mark.parametrize(("district", "kind"), CASES)
 def test_body_grid_22_lines_of_28(samples: dict[str, Samples], district: str, kind: str) -> None:
-    """3号 body lines 225/22 mm apart; a line of Chinese holds 28 characters at most."""
+    """3号 body lines 225/22 mm apart; a line of Chinese holds 28 characters at most (or, adjusted,
+    what the notice says, within the bound)."""
     pages, _ = _pages(samples, district, kind)
+    _assert_grid(pages, *_grid(samples[district].paths[kind]))
+
+
+def _assert_grid(pages: list[Page], line_mm: float, chars: int) -> None:
     steps: Counter[float] = Counter()
     pitches: Counter[float] = Counter()
     for page in pages:
@@ -130,13 +172,13 @@ def test_body_grid_22_lines_of_28(samples: dict[str, Samples], district: str, ki
             steps[round(b[0].baseline - a[0].baseline, 2)] += 1
         for line in lines:
             if all(ord(c.text) > 0x2E80 for c in line):
-                assert len(line) <= 28, "".join(c.text for c in line)
+                assert len(line) <= chars, "".join(c.text for c in line)
                 for x, y in pairwise(line):
                     pitches[round(y.x - x.x, 2)] += 1
     step, _ = steps.most_common(1)[0]
-    assert step == pytest.approx(LINE_MM, abs=0.05)
+    assert step == pytest.approx(line_mm, abs=0.05)
     pitch, _ = pitches.most_common(1)[0]
-    assert 28 * pitch <= AREA_W < 29 * pitch  # exactly 28 characters fill a line
+    assert chars * pitch <= AREA_W < (chars + 1) * pitch  # exactly 28 (or the adjusted count) fill a line
 
 
 @pytest.mark.parametrize(("district", "kind"), CASES)
@@ -177,17 +219,9 @@ def test_no_seal_placeholder_and_a_closing_that_is_not_alone(samples: dict[str, 
         if closing in lines:
             i = lines.index(closing)
             assert i >= 1, f"{closing} opens page {sig.number}"
-    # Pages end early only because the closing sentence and signature travel together, or a chart
-    # (which does not split) comes next; tables break across pages.
-    for page in pages[: sig.number - 1]:
-        free = AREA_BOTTOM - lowest_ink(page, faces)
-        if _opens_with_a_chart(pages[page.number]):
-            assert free < 100, (page.number, free)
-        elif page.number == sig.number - 1:
-            moved = max(c.baseline for c in sig.chars if c.baseline < AREA_BOTTOM) - TOP
-            assert free < moved + LINE_MM, (page.number, free, moved)
-        else:
-            assert free < 2 * LINE_MM, (page.number, free)
+    # No page before the signature ends two or more lines short, the page before it included (the
+    # spacing is adjusted where needed); only a chart, which does not split, may leave more.
+    assert not _short_pages(pages, faces, sig)
 
 
 def test_a_one_item_order_fills_its_first_page(world: World, tmp_path: Path) -> None:
@@ -203,6 +237,45 @@ def test_a_one_item_order_fills_its_first_page(world: World, tmp_path: Path) -> 
     assert AREA_BOTTOM - lowest_ink(pages[0], faces) < 2 * LINE_MM
     headers = [p.number for p in pages if "检查项目及存在问题" in p.text()]
     assert headers[:2] == [1, 2]  # the row went on, under a repeated header
+
+
+def test_a_page_left_short_by_the_signature_is_filled(world: World, tmp_path: Path) -> None:
+    """Short bodies (a 批复 whose point's name grows) and long ones (a 事先告知书 whose reason grows):
+    where GB/T 9704's spacing would leave a page before the signature two or more lines short, the
+    notice is laid out with adjusted spacing, within the bound, says so, and no page is short; where
+    it would not, it is laid out once with GB/T 9704's spacing. The same decision on every rendering,
+    and the adjusted notice, issued, verifies as genuine."""
+    renderer = renderer_for(world.district)
+    faces = {r.alias: r.face for r in district_fonts(world.district).roles if r.face is not None}
+    variants = ([("designation_approval", {"point": {"name": "阳光" + "小区配套" * i + "幼儿园"}}) for i in range(8)]
+                + [("penalty_intent", {"reason": "经复查" + "消防安全隐患仍未消除，" * i + "拒不整改"})
+                   for i in range(0, 14, 2)])
+    naive_short = []
+    for i, (kind, data) in enumerate(variants):
+        job = job_for(world.notice(kind, **data), key=KEY)
+        naive = renderer.measure(job)
+        pdf = renderer.pdf(job)
+        pages = read_pages(_write(tmp_path / f"{i}.pdf", pdf))
+        sig = _signature_page(pages, "2026年11月23日")
+        assert not _short_pages(pages, faces, sig), (kind, data, len(pages))
+        _assert_grid(pages, *_grid(pdf))  # as it says: GB/T 9704's or adjusted within the bound
+        if naive.ok:
+            assert _spacing(pdf) is None, (kind, data)  # laid out once, with GB/T 9704's spacing
+        else:
+            naive_short.append((i, (naive.signature or 0) + 1))
+            assert _spacing(pdf) is not None, (kind, data)
+            assert renderer.pdf(job) == pdf  # the same decision again
+    assert {page for _i, page in naive_short} >= {2, 3}, naive_short  # short and long bodies
+
+    kind, data = variants[naive_short[-1][0]]
+    path = render_notice(world.session, world.notice(kind, **data), world.district, tmp_path / "issued", key=KEY)
+    assert _spacing(path) is not None
+    assert verify_pdf(world.session, path).genuine
+
+
+def _write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
 
 
 def test_kaiti_and_body_faces(samples: dict[str, Samples]) -> None:

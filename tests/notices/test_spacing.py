@@ -1,0 +1,65 @@
+"""The bound and the candidates of an adjusted spacing (GB/T 9704 7.3.5.3), without laying anything out."""
+
+from __future__ import annotations
+
+import pytest
+
+from cases.notices.spacing import (
+    BODY_PT,
+    CHARS,
+    LINE_PT,
+    MAX_TRIES,
+    NOMINAL,
+    TRACKING,
+    Measure,
+    Spacing,
+    candidates,
+    within_bound,
+)
+
+AREA_PT = 156 / 25.4 * 72
+
+
+@pytest.mark.parametrize("chars", sorted(TRACKING))
+def test_tracking_sets_the_characters_a_line(chars: int) -> None:
+    """n characters fit the 156 mm line and n + 1 do not; a first line indented 2 em holds n − 2."""
+    pitch = BODY_PT + TRACKING[chars]
+    assert chars * pitch <= AREA_PT < (chars + 1) * pitch
+    assert 2 * BODY_PT + (chars - 2) * pitch <= AREA_PT < 2 * BODY_PT + (chars - 1) * pitch
+
+
+def test_nominal_is_gb_t_9704() -> None:
+    assert not NOMINAL.adjusted and NOMINAL.line_pt == LINE_PT and NOMINAL.chars == CHARS == 28
+    assert NOMINAL.tracking_pt == -0.25  # notice.css's own
+    assert Spacing(0.95).adjusted and Spacing(1.0, 27).adjusted
+
+
+def _measure(gaps: list[float], used: list[float], signature: int) -> Measure:
+    return Measure(spacing=NOMINAL, signature=signature, gaps=tuple(gaps), exempt=(False,) * len(gaps),
+                   used=tuple(used), scalable=tuple(u - 6 if i == 0 else u for i, u in enumerate(used)),
+                   closing=3.5, limit=1.7)
+
+
+@pytest.mark.parametrize(("gaps", "used"), [
+    ([0.0, 5.5], [22.0, 16.5, 7.5]),  # the signature and two lines went over, five and a half lines left
+    ([0.0, 2.2], [22.0, 19.8, 6.5]),
+    ([3.5], [18.5, 6.5]),  # a short body
+    ([2.6, 0.3], [19.4, 21.7, 12.0]),  # a table that just missed the first page
+])
+def test_candidates_stay_within_the_bound(gaps: list[float], used: list[float]) -> None:
+    first = _measure(gaps, used, len(gaps))
+    assert not first.ok
+    tries = candidates(first)
+    assert 0 < len(tries) <= MAX_TRIES and len(set(tries)) == len(tries)
+    assert all(within_bound(s) and s.adjusted for s in tries)
+
+
+def test_a_small_gap_loosens_a_large_one_tightens() -> None:
+    """What the first layout measured decides the direction tried first: a page two lines short
+    fills when its lines spread a little; one that misses most of the signature takes it back."""
+    assert candidates(_measure([0.0, 2.2], [22.0, 19.8, 6.5], 2))[0].fit > 1
+    assert candidates(_measure([0.0, 5.5], [22.0, 16.5, 7.5], 2))[0].fit < 1
+
+
+def test_a_full_document_needs_nothing() -> None:
+    assert candidates(_measure([0.3, 1.2], [21.7, 20.8, 7.0], 2)) == []
