@@ -39,6 +39,26 @@ class _Compiled:
     fallback: bool  # a default this fast path cannot fill in: run it through SQLAlchemy
 
 
+def _executed(conn: Connection, sql: str, args: Any, *, many: bool = False) -> Any:
+    """A cursor of the transaction's own DBAPI connection that has run `sql` (the caller closes it).
+
+    A driver error is raised as SQLAlchemy's (`IntegrityError`, `OperationalError`, …), as `conn.execute` would.
+    """
+    dialect = conn.dialect
+    dbapi = conn.connection.dbapi_connection
+    assert dbapi is not None
+    cursor = dbapi.cursor()
+    try:
+        if many:
+            cursor.executemany(sql, args)
+        else:
+            cursor.execute(sql, args)
+    except dialect.loaded_dbapi.Error as exc:
+        cursor.close()
+        raise sa.exc.DBAPIError.instance(sql, args, exc, dialect.loaded_dbapi.Error, dialect=dialect) from exc
+    return cursor
+
+
 class Prepared:
     """One Core statement, compiled lazily per dialect and parameter names, run on the DBAPI cursor.
 
@@ -98,16 +118,8 @@ class Prepared:
         if c.fallback:
             result: Any = conn.execute(self.stmt, dict(params))  # type: ignore[call-overload]
             return c, ([tuple(r) for r in result.all()] if result.returns_rows else []), int(result.rowcount)
-        args = self._args(c, params)
-        dbapi = conn.connection.dbapi_connection  # the connection of this transaction
-        assert dbapi is not None
-        cursor = dbapi.cursor()
+        cursor = _executed(conn, c.sql, self._args(c, params))
         try:
-            try:
-                cursor.execute(c.sql, args)
-            except dialect.loaded_dbapi.Error as exc:
-                raise sa.exc.DBAPIError.instance(c.sql, args, exc, dialect.loaded_dbapi.Error,
-                                                 dialect=dialect) from exc
             if cursor.description is None:
                 return c, [], int(cursor.rowcount)
             fetched = cursor.fetchall()
@@ -127,16 +139,8 @@ class Prepared:
         c = self._compile(dialect, frozenset(rows[0]))
         if c.fallback:
             return int(conn.execute(self.stmt, [dict(r) for r in rows]).rowcount)  # type: ignore[call-overload,attr-defined]
-        args = [self._args(c, r) for r in rows]
-        dbapi = conn.connection.dbapi_connection
-        assert dbapi is not None
-        cursor = dbapi.cursor()
+        cursor = _executed(conn, c.sql, [self._args(c, r) for r in rows], many=True)
         try:
-            try:
-                cursor.executemany(c.sql, args)
-            except dialect.loaded_dbapi.Error as exc:
-                raise sa.exc.DBAPIError.instance(c.sql, args, exc, dialect.loaded_dbapi.Error,
-                                                 dialect=dialect) from exc
             return int(cursor.rowcount)
         finally:
             cursor.close()
