@@ -28,6 +28,7 @@ from sqlmodel import Session
 
 from cases import notify
 from cases.config import District
+from cases.db import is_busy
 from cases.models import Case, Complaint, Message, Point, Township, utcnow
 from cases.service import local_today
 from cases.supervision import Outcome, deadlines_with_days_left, zh_date
@@ -109,10 +110,6 @@ def _reminded(session: Session, key: str) -> bool:
     return found.first() is not None
 
 
-def _busy(exc: OperationalError) -> bool:
-    text = str(exc.orig).lower()
-    return "locked" in text or "could not serialize" in text or "deadlock" in text
-
 
 @dataclass
 class Reminded:
@@ -174,7 +171,7 @@ def _remind(engine: Engine, district: District, row: PendingReply, offset: int, 
             s.commit()
         except OperationalError as exc:
             s.rollback()
-            if _busy(exc):
+            if is_busy(exc):
                 return Outcome.BUSY
             raise
         except BaseException:

@@ -16,6 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 _LOGGER = logging.getLogger(__name__)
@@ -51,6 +52,12 @@ def make_engine(url: str, **kw: Any) -> Engine:
         kw.setdefault("pool_pre_ping", True)
         eng = sa.create_engine(url, **kw)
     return eng
+
+
+def is_busy(exc: OperationalError) -> bool:
+    """Whether a database error means another writer held what we needed (retry later), not a fault."""
+    text = str(exc.orig).lower()
+    return "locked" in text or "could not serialize" in text or "deadlock" in text
 
 
 @lru_cache(maxsize=16)

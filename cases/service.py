@@ -24,6 +24,7 @@ from sqlmodel import Session
 
 from cases import audit, notify, registry, supervision_replies
 from cases.config import District
+from cases.db import is_busy
 from cases.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from cases.facts import workflow_facts
 from cases.models import Case, CaseEvent, Escalation, Inspection, Notice, Point, Township, User, utcnow
@@ -346,7 +347,7 @@ def advance(
                        f"case {case_id} was changed concurrently; nothing was saved, retry") from exc
     except OperationalError as exc:
         session.rollback()
-        if "locked" in str(exc.orig).lower() or "could not serialize" in str(exc.orig).lower():
+        if is_busy(exc):
             raise Conflict(f"案件 {case_id} 正被他人修改，本次操作未保存，请重试",
                            f"case {case_id} is being changed by someone else; nothing was saved, retry") from exc
         raise

@@ -33,6 +33,7 @@ from sqlmodel import Session, col, select
 
 from cases import audit, notify
 from cases.config import District
+from cases.db import is_busy
 from cases.models import Case, CaseEvent, Escalation, Inspection, Notice, Point, Reminder, Township, User, utcnow
 from cases.queries import case_engine
 from cases.service import LEVEL_ZH, issue_notice, local_today
@@ -267,10 +268,6 @@ def _is_sqlite(session: Session) -> bool:
     return session.get_bind().dialect.name == "sqlite"
 
 
-def _busy(exc: OperationalError) -> bool:
-    text = str(exc.orig).lower()
-    return "locked" in text or "could not serialize" in text or "deadlock" in text
-
 
 # -- escalate --------------------------------------------------------------------------------
 
@@ -327,7 +324,7 @@ def escalate(
         return Outcome.BUSY
     except OperationalError as exc:
         session.rollback()
-        if _busy(exc):
+        if is_busy(exc):
             return Outcome.BUSY
         raise
     except BaseException:
@@ -490,7 +487,7 @@ def remind(
         return Outcome.BUSY
     except OperationalError as exc:
         session.rollback()
-        if _busy(exc):
+        if is_busy(exc):
             return Outcome.BUSY
         raise
     except BaseException:
