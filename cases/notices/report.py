@@ -236,8 +236,11 @@ def bulletin_addressee(district: District) -> str:
 
 
 def issue_bulletin(session: Session, district: District, period: str, *, today: date | None = None,
-                   addressee: str | None = None) -> Notice:
-    """The bulletin of `period` as a numbered Notice; the same figures give back the same notice."""
+                   addressee: str | None = None, now: datetime | None = None) -> Notice:
+    """The bulletin of `period` as a numbered Notice; the same figures give back the same notice.
+
+    `now` is when the records are sealed for it (the clock's time unless given).
+    """
     from cases.numbering import take_number
 
     as_of = today or local_today(district)
@@ -259,7 +262,8 @@ def issue_bulletin(session: Session, district: District, period: str, *, today: 
             return notice
     from cases import seal
 
-    sealed = seal.seal(session)  # the records this bulletin is drawn from, anchored: its fingerprint is printed
+    # the records this bulletin is drawn from, anchored: its fingerprint is printed
+    sealed = seal.seal(session, now=now)
     if sealed is not None:
         data["seal"] = {"seq": sealed.seq, "fingerprint": sealed.fingerprint, "cases": sealed.cases,
                         "events": sealed.events, "sealed_at": sealed.sealed_at.isoformat()}

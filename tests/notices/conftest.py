@@ -7,7 +7,7 @@ import os
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -235,7 +235,9 @@ def render_samples(base: Path, district: District) -> Samples:
             data["addressee"] = n.addressee = unit
         n.data = data
         notices[kind.value] = n
-    notices[BULLETIN] = issue_bulletin(w.session, district, "week", today=date(2026, 11, 25))
+    # sealed at a fixed time: the printed fingerprint, and so the layout, are the same on every run
+    notices[BULLETIN] = issue_bulletin(w.session, district, "week", today=date(2026, 11, 25),
+                                       now=datetime(2026, 11, 25, 1, 0, tzinfo=UTC))
     w.session.commit()
     paths = render_notices(w.session, list(notices.values()), district, base / "out", processes=1, key=KEY)
     w.session.close()
