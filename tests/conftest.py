@@ -8,8 +8,9 @@ each test gets its own schema. Locally an unreachable server skips those tests; 
 from __future__ import annotations
 
 import os
+import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -20,7 +21,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from cases.bootstrap import init_database
-from cases.config import DISTRICTS_DIR, District, load_district
+from cases.config import DEMO_DISTRICT, DISTRICTS_DIR, District, load_district
 from cases.db import make_engine
 from cases.models import Case, Township, User
 from cases.service import Action, Result, advance, open_case
@@ -185,3 +186,33 @@ class Driver:
 @pytest.fixture
 def driver(session: Session, district: District, people: People) -> Driver:
     return Driver(session, district, people)
+
+
+def district_file(tmp_path: Path, old: str, new: str) -> Path:
+    """The demo district file with `old` replaced once by `new` (which must be there), written under tmp_path."""
+    text = DEMO_DISTRICT.read_text(encoding="utf-8")
+    assert old in text, old
+    p = tmp_path / "district.toml"
+    p.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return p
+
+
+def at_once(n: int, fn: Callable[[], object], timeout: float = 60) -> tuple[list[object], list[BaseException]]:
+    """Run `fn` in `n` threads released together; what they returned and what they raised."""
+    barrier = threading.Barrier(n)
+    results: list[object] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        barrier.wait()
+        try:
+            results.append(fn())
+        except BaseException as exc:  # every failure is reported to the caller
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout)
+    return results, errors

@@ -16,7 +16,7 @@ from cases.models import Notice
 from cases.serving import deliver
 from scheduler.sweeps import sweep
 from tests.cases.test_invariants import check_numbers
-from tests.conftest import Driver, People
+from tests.conftest import Driver, People, district_file
 from tests.scheduler.conftest import at, days, rectifying_case
 
 SUPERVISION = ("supervision_notice", "listed_supervision")
@@ -101,14 +101,6 @@ def test_each_sample_district_gives_the_committee_the_prefixes_of_what_it_issues
     assert all(p.startswith(stem) and not p.startswith(bureau_stem) for _s, p in own.values()), (stem, own)
 
 
-def _district_file(tmp_path: Path, old: str, new: str) -> Path:
-    text = DEMO_DISTRICT.read_text(encoding="utf-8")
-    assert old in text, old
-    p = tmp_path / "district.toml"
-    p.write_text(text.replace(old, new, 1), encoding="utf-8")
-    return p
-
-
 _OWN = "notices.issuer_prefixes.committee"
 
 
@@ -126,5 +118,5 @@ _OWN = "notices.issuer_prefixes.committee"
 def test_a_bad_issuer_prefix_table_is_refused_at_load_naming_the_key(tmp_path: Path, old: str, new: str,
                                                                      key: str) -> None:
     with pytest.raises(InvalidInput) as exc:
-        load_district(_district_file(tmp_path, old, new))
+        load_district(district_file(tmp_path, old, new))
     assert key in exc.value.zh and key in exc.value.en, exc.value.en

@@ -24,7 +24,7 @@ from cases.validation import (
     parse_datetime,
     parse_id,
 )
-from tests.conftest import Driver, People
+from tests.conftest import Driver, People, district_file
 
 # -- the functions ---------------------------------------------------------------------------
 
@@ -179,14 +179,6 @@ def test_ids_beyond_the_integer_range_are_not_found(driver: Driver, session: Ses
 # -- the district file -----------------------------------------------------------------------
 
 
-def _district_file(tmp_path: Path, old: str, new: str) -> Path:
-    text = DEMO_DISTRICT.read_text(encoding="utf-8")
-    assert old in text, old
-    p = tmp_path / "district.toml"
-    p.write_text(text.replace(old, new, 1), encoding="utf-8")
-    return p
-
-
 @pytest.mark.parametrize("old,new,key", [
     ('timezone = "Asia/Shanghai"', 'timezone = "Mars/Olympus"', "district.timezone"),
     ("reminders = [5, 3, 1]", "reminders = [-5, 0]", "ladder.reminders"),
@@ -196,7 +188,7 @@ def _district_file(tmp_path: Path, old: str, new: str) -> Path:
 ])
 def test_bad_district_values_name_their_key(tmp_path: Path, old: str, new: str, key: str) -> None:
     with pytest.raises(InvalidInput) as exc:
-        load_district(_district_file(tmp_path, old, new))
+        load_district(district_file(tmp_path, old, new))
     assert key in exc.value.zh and key in exc.value.en
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import threading
 from collections import Counter
 from datetime import date, timedelta
 from pathlib import Path
@@ -24,7 +23,7 @@ from cases.models import Message, Township, User, utcnow
 from cases.supervision import parse_reminder_key
 from scheduler.delivery import deliver_pending
 from scheduler.sweeps import SweepReport, sweep
-from tests.conftest import People
+from tests.conftest import People, at_once
 from tests.scheduler.conftest import Inbox, at, days, messages, with_mail
 
 REPO = Path(__file__).resolve().parents[2]
@@ -136,23 +135,9 @@ def test_sweeps_in_threads_at_once_remind_each_once(engine: sa.Engine, district:
     n, threads_n = 5, 4
     for i in range(n):
         _take(session, district, people.inspector, f"GD-C{i}")
-    barrier = threading.Barrier(threads_n)
-    reports: list[SweepReport] = []
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        barrier.wait()
-        try:
-            reports.append(_sweep(engine, district, RECEIVED))
-        except BaseException as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run) for _ in range(threads_n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
+    done, errors = at_once(threads_n, lambda: _sweep(engine, district, RECEIVED))
     assert not errors, errors
+    reports: list[SweepReport] = [*done]  # type: ignore[list-item]
     reports.append(_sweep(engine, district, RECEIVED, 11))  # takes what was busy, if anything
     assert sum(r.complaints_reminded for r in reports) == n
     assert Counter(m.recipient for m in _reminders(engine)) == Counter(

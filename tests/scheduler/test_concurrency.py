@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import threading
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
@@ -19,7 +18,7 @@ from cases.config import District, load_district
 from cases.models import Case, Escalation, Message, Notice, Reminder
 from cases.supervision import Outcome, escalate
 from scheduler.sweeps import SweepReport, sweep
-from tests.conftest import Driver
+from tests.conftest import Driver, at_once
 from tests.scheduler.conftest import at, rectifying_case, workday_near_today, workdays_before
 
 REPO = Path(__file__).resolve().parents[2]
@@ -89,23 +88,9 @@ def test_sweeps_in_threads_at_once_take_each_step_once(engine: sa.Engine, distri
                                                        driver: Driver) -> None:
     rotting, reminded, n = 6, 3, 4
     _fill(driver, rotting, reminded)
-    barrier = threading.Barrier(n)
-    reports: list[SweepReport] = []
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        barrier.wait()
-        try:
-            reports.append(sweep(engine, district, at(TICK), deliver=False))
-        except BaseException as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run) for _ in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
+    done, errors = at_once(n, lambda: sweep(engine, district, at(TICK), deliver=False))
     assert not errors, errors
+    reports: list[SweepReport] = [*done]  # type: ignore[list-item]
     # whatever was left because a case was busy is taken by the next sweep
     reports.append(sweep(engine, district, at(TICK, 11), deliver=False))
     assert sum(r.expired for r in reports) == rotting
