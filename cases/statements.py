@@ -78,6 +78,7 @@ class Prepared:
         compiled: Any = stmt.compile(dialect=dialect, column_keys=sorted(keys))
         prefetch = [*compiled.insert_prefetch, *compiled.update_prefetch]
         defaults = {c.key: c.default.arg for c in prefetch if c.default is not None and c.default.is_scalar}
+        fallback = len(defaults) != len(prefetch)  # a callable or SQL default: SQLAlchemy must run it
         escaped = {v: k for k, v in (compiled.escaped_bind_names or {}).items()}
         names = tuple(compiled.positiontup) if compiled.positional else tuple(compiled.binds)
         binds = tuple(compiled.binds[escaped.get(n, n)] for n in names)
@@ -91,7 +92,7 @@ class Prepared:
             keys=tuple(b.key for b in binds),
             binds=tuple(b.type.dialect_impl(dialect).bind_processor(dialect) for b in binds),
             defaults=defaults, results=tuple(c.type for c in result_cols),
-            result_names=tuple(c.key for c in result_cols), fallback=len(defaults) != len(prefetch))
+            result_names=tuple(c.key for c in result_cols), fallback=fallback)
         self._compiled[(dialect.name, keys)] = found
         return found
 

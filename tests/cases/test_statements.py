@@ -107,3 +107,29 @@ def test_many_inserts_every_row_and_counts_only_the_new_ones(session: Session, d
     again = notify.enqueue(session, users=people, subject="主题", body="正文", key=f"test:{case.id}", case_id=case.id)
     assert first == len(people) + sum(1 for p in people if p.email) and again == 0
     session.rollback()
+
+
+def test_literals_in_a_statement_run_on_the_driver_cursor(session: Session, driver: Driver) -> None:
+    """A literal in the SQL (`last + 1`, `seq = 90`) is not a default SQLAlchemy must fill in: the statement
+    runs on the driver's cursor (SQLAlchemy's execution events do not see it) and gives what Core gives."""
+    from cases.numbering import next_seq
+
+    case = driver.open()
+    conn = session.connection()
+    Prepared(EVENT.insert()).rowcount(conn, _event(case.id, 90))
+    seen: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        seen.append(statement)
+
+    engine = conn.engine
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        query = sa.select(EVENT.c.seq).where(EVENT.c.case_id == sa.bindparam("case_id"), EVENT.c.seq == 90)
+        assert Prepared(query).rows(conn, {"case_id": case.id}) == [(90,)]
+        numbers = [next_seq(session, district="t", kind="k", series="", year=2026) for _ in range(3)]
+        assert numbers == [1, 2, 3]  # the counter's upsert adds its literal 1 each time
+        assert seen == []
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+    session.rollback()
