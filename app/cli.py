@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -20,6 +21,7 @@ from app.cli_serve import serve
 from app.context import AsOpt, ConfigOpt, DbOpt, JsonOpt, ViewAsOpt, handle_errors, open_context, print_json, viewer
 from app.output import SafeConsole, echo
 from cases import audit
+from cases import evidence as ev
 from cases.bootstrap import init_database
 from cases.config import district_warnings
 from cases.demo import DEMO_PASSWORD, fill_demo
@@ -303,6 +305,23 @@ def case_show(
     _print_case(d)
 
 
+def _kept_evidence(paths: list[Path], data_dir: Path) -> list[ev.Kept]:
+    """Every `--evidence` file checked (type by content, size, an image that decodes) and kept, before the
+    case is touched; the first bad file is named and nothing is attached."""
+    if len(paths) > ev.MAX_FILES:
+        raise InvalidInput(f"一次最多附 {ev.MAX_FILES} 个证据文件", f"at most {ev.MAX_FILES} evidence files at once",
+                           cli="--evidence")
+    kept = []
+    for path in paths:
+        data = ev.read_path(path)
+        try:
+            kept.append(ev.keep(data_dir=data_dir, filename=path.name, data=data))
+        except InvalidInput as exc:
+            shown = for_terminal(str(path))
+            raise InvalidInput(f"{shown}：{exc.zh}", f"{shown}: {exc.en}", cli="--evidence") from None
+    return kept
+
+
 def _print_case(d: dict[str, Any]) -> None:
     p = d["point"]
     out.print(Text.assemble((f"案件 {d['id']}", "bold"), f"  {for_terminal(p['name'])}（{p['township']}）"
@@ -334,17 +353,25 @@ def case_do(
     target: Annotated[str, typer.Option("--target", help="转型目标机构，或认定的办园性质 / conversion target or "
                                                        "designated nature")] = "",
     expect_version: Annotated[int | None, typer.Option("--expect-version", help="乐观锁版本 / version")] = None,
+    evidence: Annotated[list[Path] | None, typer.Option(
+        "--evidence", metavar="FILE", help="证据文件（JPEG、PNG 或 PDF，可多次给出）/ evidence file, repeatable",
+    )] = None,
     db: DbOpt = None,
     config: ConfigOpt = None,
     json: JsonOpt = False,
 ) -> None:
     """对案件执行操作 / fire TRIGGER on CASE."""
     ctx = open_context(db, config)
+    kept = _kept_evidence(evidence or [], Path(ctx.settings.data_dir))
     with Session(ctx.engine, expire_on_commit=False) as s:
         actor = get_user(s, as_user)
-        result = advance(session=s, district=ctx.district, case_id=case_id, actor=actor,
+        now = datetime.now(UTC)
+        for k in kept:  # in the transition's transaction: a refused transition leaves no evidence row
+            ev.attach(s, case_id=case_id, user=actor, kept=k, now=now, commit=False)
+        result = advance(session=s, district=ctx.district, case_id=case_id, actor=actor, now=now,
                          action=Action(trigger=trigger, reason=reason, failed=tuple(fail or ()),
-                                       major=tuple(major or ()), target=target, expected_version=expect_version))
+                                       major=tuple(major or ()), target=target, expected_version=expect_version,
+                                       evidence=tuple(dict.fromkeys(k.sha256 for k in kept))))
     payload = result.summary()
     if json:
         return print_json(payload)

@@ -148,7 +148,7 @@ def main() -> None:
     if args.child:
         print(json.dumps(child(args.child, args.requests, args.files)))
         return
-    from app.web.evidence import DECODERS
+    from cases.evidence import DECODERS
 
     print(f"{args.requests} requests at once, {args.files} images each; decoders at once: {DECODERS}")
     worst = 0.0

@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 from starlette.datastructures import FormData, UploadFile
 
-from app.web import evidence as ev
+from cases import evidence as ev
 from cases.errors import TuoyouError
 from cases.models import FormDraft, User, WebSession
 

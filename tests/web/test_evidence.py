@@ -9,7 +9,7 @@ from pathlib import Path
 from PIL import Image
 from sqlmodel import Session, select
 
-from app.web.evidence import MAX_IMAGE_BYTES, clean_filename, file_path
+from cases.evidence import MAX_IMAGE_BYTES, clean_filename, file_path
 from cases.models import CaseEvent, Evidence
 from tests.conftest import Driver, People
 

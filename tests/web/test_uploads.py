@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageFile
 
-from app.web import evidence as ev
+from cases import evidence as ev
 from cases.errors import InvalidInput
 from tests.conftest import Driver, People
 

@@ -7,10 +7,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Path, Query, UploadFile
 
-from app.web import evidence as ev
 from app.web import views
 from app.web.api.schemas import ERRORS, ActionIn, ActionOut, EvidenceOut, PageOut
 from app.web.deps import ApiUser, SessionDep, WebDep
+from cases import evidence as ev
 from cases.errors import InvalidInput
 from cases.queries import case_detail, get_case
 from cases.service import Action, advance

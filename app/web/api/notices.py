@@ -10,10 +10,10 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from app.web import evidence as ev
 from app.web import notices as nt
 from app.web.api.schemas import ERRORS
 from app.web.deps import ApiUser, SessionDep, WebDep
+from cases import evidence as ev
 from cases.validation import LIMITS
 
 _LOGGER = logging.getLogger(__name__)

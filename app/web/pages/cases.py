@@ -12,7 +12,6 @@ from sqlmodel import Session, col, select
 from starlette.datastructures import FormData, UploadFile
 
 from app.web import drafts, views
-from app.web import evidence as ev
 from app.web import notices as nt
 from app.web.actions import (
     DONE_ZH,
@@ -27,6 +26,7 @@ from app.web.deps import CsrfChecked, CurrentUser, SessionDep, WebDep, unread_co
 from app.web.errors import status_for
 from app.web.render import render
 from app.web.security import SignedIn
+from cases import evidence as ev
 from cases.errors import Conflict, InvalidInput, TuoyouError
 from cases.models import Notice, User
 from cases.queries import case_detail, case_engine, get_case
@@ -39,7 +39,7 @@ _LOGGER = logging.getLogger(__name__)
 router = APIRouter(tags=["pages"])
 
 CaseId = Annotated[int, Path(ge=1, le=2**62)]
-MAX_FILES = 10
+MAX_FILES = ev.MAX_FILES
 
 
 def case_page(request: Request, session: Session, web: Any, user: User, case_id: int) -> Response:

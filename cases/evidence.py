@@ -27,10 +27,12 @@ from sqlmodel import Session, select
 
 from cases.errors import InvalidInput, NotFound
 from cases.models import Case, Evidence, User
+from cases.validation import for_terminal
 
 _LOGGER = logging.getLogger(__name__)
 
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
+MAX_FILES = 10  # files attached at once, on every face
 MAX_PDF_BYTES = 20 * 1024 * 1024
 # Pixel budgets, checked from the file's header before anything is decoded. A JPEG is decoded
 # at 1/8 scale for its thumbnail (`draft`), so a 64-megapixel photo costs ~1 MP of memory; a PNG
@@ -201,6 +203,22 @@ def read_limited(stream: io.BufferedIOBase | object, limit: int = MAX_PDF_BYTES)
     return bytes(data)
 
 
+def read_path(path: Path) -> bytes:
+    """A local file to keep as evidence (the CLI's `--evidence`), read within the size limit."""
+    shown = for_terminal(str(path))
+    if not path.exists():
+        raise InvalidInput(f"证据文件不存在：{shown}", f"no such evidence file: {shown}", cli="--evidence")
+    if not path.is_file():
+        raise InvalidInput(f"证据须为文件，{shown} 不是文件", f"evidence must be a file: {shown} is not",
+                           cli="--evidence")
+    try:
+        with path.open("rb") as f:
+            return read_limited(f)
+    except OSError as exc:
+        raise InvalidInput(f"无法读取证据文件 {shown}：{exc.strerror}", f"cannot read {shown}: {exc.strerror}",
+                           cli="--evidence") from None
+
+
 @dataclass(frozen=True)
 class Kept:
     """A checked file in the content store, not yet attached to a case."""
@@ -237,14 +255,21 @@ def keep(*, data_dir: Path, filename: str | None, data: bytes) -> Kept:
                 thumbnail=thumb is not None)
 
 
-def attach(session: Session, *, case_id: int, user: User, kept: Kept, now: datetime) -> Evidence:
-    """Make a kept file evidence of a case (once per case and content)."""
+def attach(session: Session, *, case_id: int, user: User, kept: Kept, now: datetime, commit: bool = True) -> Evidence:
+    """Make a kept file evidence of a case (once per case and content).
+
+    With `commit=False` the row joins the caller's transaction (the CLI attaches files and fires the
+    transition that cites them together: a refused transition leaves no evidence row behind).
+    """
     row = session.exec(select(Evidence).where(Evidence.case_id == case_id, Evidence.sha256 == kept.sha256)).first()
     if row is None:
         row = Evidence(case_id=case_id, sha256=kept.sha256, filename=kept.filename,
                        content_type=kept.content_type, size=kept.size, thumbnail=kept.thumbnail,
                        uploaded_by=user.id, uploaded_at=now)
         session.add(row)
+        if not commit:
+            session.flush()
+            return row
         session.commit()
         _LOGGER.info("case %s: evidence %s (%s, %d bytes) by %s", case_id, kept.sha256[:12], kept.content_type,
                      kept.size, user.name)
