@@ -195,13 +195,22 @@ def _indicators(session: Session, district: District) -> dict[str, Any]:
     return indicator_report(session, district).as_dict(district)
 
 
-def bulletin_charts(data: dict[str, Any]) -> dict[str, Any]:
-    """Chart geometry for a bulletin's data (called by the renderer; nothing stored)."""
+def bulletin_charts(data: dict[str, Any], scale: float = 1.0) -> dict[str, Any]:
+    """Chart geometry for a bulletin's data (called by the renderer; nothing stored).
+
+    `scale` sets the charts' heights, a share of their nominal ones (their width is the text
+    area's; the renderer scales them within a bound to fill a page, see `cases.notices.spacing`).
+    """
+
+    def tall(nominal: float) -> float:
+        return round(nominal * scale, 2)
+
     out: dict[str, Any] = {}
     groups = data.get("groups") or []
     totals = (data.get("totals") or {}).get("groups") or {}
     if groups:
-        out["states"] = charts.column_chart([g["zh"] for g in groups], [totals.get(g["key"], 0) for g in groups])
+        out["states"] = charts.column_chart([g["zh"] for g in groups], [totals.get(g["key"], 0) for g in groups],
+                                            height=tall(200.0))
     towns = [t for t in data.get("townships") or [] if t.get("total")]
     if towns:
         operating = [t["total"] - t.get("reduced", 0) - t.get("groups", {}).get("filed", 0) for t in towns]
@@ -210,19 +219,19 @@ def bulletin_charts(data: dict[str, Any]) -> dict[str, Any]:
             [("已停办、取缔或转型", [t.get("reduced", 0) for t in towns]),
              ("已备案", [t.get("groups", {}).get("filed", 0) for t in towns]),
              ("办理中", operating)],
-            colors=("#2e7d32", "#4f81bd", "#f2b134"))
+            row_height=tall(15.0), colors=("#2e7d32", "#4f81bd", "#f2b134"))
     levels = (data.get("overdue") or {}).get("by_level") or {}
     if levels:
         names = data.get("level_names") or {str(i): zh for i, zh in LEVEL_ZH.items()}
         out["overdue"] = charts.column_chart([names[str(i)] for i in range(4)],
-                                             [levels.get(str(i), 0) for i in range(4)], height=150.0,
+                                             [levels.get(str(i), 0) for i in range(4)], height=tall(150.0),
                                              colors=("#7f7f7f", "#f2b134", "#e46c0a", "#c00000"))
     ind = data.get("indicators") or {}
     if ind.get("district"):
         rates = ind.get("rates") or []
         out["rates"] = charts.paired_column_chart(
             [r["zh"] for r in rates], [ind["district"][r["key"]] or 0.0 for r in rates],
-            [r["target"] for r in rates], names=("全区实际", "规划目标"), unit="%")
+            [r["target"] for r in rates], names=("全区实际", "规划目标"), unit="%", height=tall(180.0))
     return out
 
 
