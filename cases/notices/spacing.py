@@ -8,12 +8,12 @@ before them several lines short. GB/T 9704-2012 7.3.5.3 names the remedy: "当�
 `measure` reads a laid-out WeasyPrint document (its boxes, no PDF): the page the signature is on
 and how many body lines each page before it leaves empty. A notice is laid out with GB/T 9704's
 22 lines of 28 characters first; only when a page before the signature page ends two or more
-lines short (a page followed by a chart, which does not split, excepted) is it laid out again,
-with the spacings `candidates` proposes from that first measure, and the first that satisfies the
-rule is taken. The bound: line pitch within ±10 % of 28.95 pt (about 24 to 20 lines a page, the
-title's blank lines and the tables' lines following), 27 to 29 characters a line, at most
-`MAX_TRIES` more layouts. The decision depends on the content only, so a notice rendered again
-is laid out alike.
+lines short (a page followed by a chart, which does not split, excepted: it may end up to 100 mm
+short) is it laid out again, with the spacings `candidates` proposes from that first measure, and
+the first that satisfies the rule is taken. The bound: line pitch within ±10 % of 28.95 pt (about
+24 to 20 lines a page, the title's blank lines and the tables' lines following), 27 to 29
+characters a line, at most `MAX_TRIES` more layouts. The decision depends on the content only, so
+a notice rendered again is laid out alike.
 """
 
 from __future__ import annotations
@@ -37,6 +37,9 @@ MIN_FIT, MAX_FIT = 0.90, 1.10
 MAX_TRIES = 4
 #: A page before the signature page ends with fewer empty lines than this (GB/T 9704 body lines).
 GAP_LINES = 2.0
+#: … except one followed by a page that opens with a chart (which does not split): it may end up to
+#: 100 mm short, no more (body lines; measured on the boxes, which end at or under the ink).
+HOLE_LINES = 100 / 25.4 * 72 / LINE_PT
 #: What a loosened layout aims to leave empty on the short page, and the room a tightened one aims
 #: to leave for what comes back from the next page (body lines).
 LOOSEN_AIM, TIGHTEN_ROOM = 1.0, 1.0
@@ -90,7 +93,7 @@ class Measure:
     spacing: Spacing
     signature: int | None  # 0-based page holding the closing block
     gaps: tuple[float, ...]  # each page before the signature page: empty lines at its foot
-    exempt: tuple[bool, ...]  # … followed by a page that opens with a chart (which does not split)
+    exempt: tuple[bool, ...]  # … followed by a page that opens with a chart, and less than 100 mm short
     used: tuple[float, ...]  # every page: lines from the top of the text area to the foot of its content
     scalable: tuple[float, ...]  # every page: those of its lines that follow the spacing
     closing: float  # the closing block's height
@@ -186,7 +189,7 @@ def measure(document: Any, spacing: Spacing, limit: float) -> Measure:
         scalable.append((_scalable(page) - (_scalable(masthead) if masthead is not None else 0.0)) / LINE_PX)
         if signature is not None and i < signature:
             gaps.append(page.height / LINE_PX - height)
-    exempt = tuple(_opens_with_chart(pages[i + 1]) for i in range(len(gaps)))
+    exempt = tuple(_opens_with_chart(pages[i + 1]) and gaps[i] < HOLE_LINES for i in range(len(gaps)))
     closing = 0.0
     if signature is not None:
         box = _find(pages[signature], "closing")
