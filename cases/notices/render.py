@@ -171,8 +171,9 @@ def qr_svg(payload: str) -> Markup:
     return Markup(qr.svg_inline(scale=1, border=2, omitsize=True, dark="#000", light=None))
 
 
-def notice_context(job: NoticeJob, district: District) -> dict[str, Any]:
-    """The template context: `n` (the notice as printed), `d` (its data), `items`, `district`."""
+def notice_context(job: NoticeJob, district: District, chart_scale: float = 1.0) -> dict[str, Any]:
+    """The template context: `n` (the notice as printed), `d` (its data), `items`, `district`, and
+    the bulletin's `charts`, their heights `chart_scale` of their nominal ones."""
     data = job.data
     issuer = job.issuer or data.get("issuer") or district.district.bureau
     mark = issuer + ("文件" if job.kind in _DOCUMENT_MARK else "")
@@ -203,7 +204,7 @@ def notice_context(job: NoticeJob, district: District) -> dict[str, Any]:
     if job.kind == NoticeKind.BULLETIN.value:
         from cases.notices.report import bulletin_charts
 
-        ctx["charts"] = bulletin_charts(data)
+        ctx["charts"] = bulletin_charts(data, chart_scale)
     return ctx
 
 
@@ -235,44 +236,47 @@ class NoticeRenderer:
                                                           page_number_pad=page_number_padding(self.fonts))
         return base + "\n" + fonts
 
-    def html(self, job: NoticeJob, *, inline_css: bool = False, layout: dict[str, Any] | None = None) -> str:
+    def html(self, job: NoticeJob, *, inline_css: bool = False, layout: dict[str, Any] | None = None,
+             chart_scale: float = 1.0) -> str:
         """The notice as HTML; with `inline_css` it carries its stylesheet (a standalone page).
 
         `layout["imprint"]` places the 版记: "foot" (default: at the foot of the page the text
         ends on), "none", or "page" (a document of only the 版记 on an even page, see `document`).
+        `chart_scale` scales the charts' heights (see `spacing`).
         """
         template = self.env.get_template(f"{job.kind}.html")
-        ctx = notice_context(job, self.district)
+        ctx = notice_context(job, self.district, chart_scale)
         ctx["fonts"] = self.fonts
         ctx["layout"] = {"rule_gap": rule_gap(self.fonts, job.number), "imprint": "foot", **(layout or {})}
         ctx["inline_css"] = Markup(self.css_text) if inline_css else None
         return template.render(ctx)
 
-    def _parse(self, job: NoticeJob, layout: dict[str, Any] | None = None) -> Any:
-        return self._weasyprint.HTML(string=self.html(job, layout=layout), base_url=TEMPLATES_DIR.as_uri() + "/",
-                                     url_fetcher=self.url_fetcher)
+    def _parse(self, job: NoticeJob, layout: dict[str, Any] | None = None, chart_scale: float = 1.0) -> Any:
+        return self._weasyprint.HTML(string=self.html(job, layout=layout, chart_scale=chart_scale),
+                                     base_url=TEMPLATES_DIR.as_uri() + "/", url_fetcher=self.url_fetcher)
 
     def _render(self, html: Any, first_page: int | None = None, spaced: Spacing = NOMINAL) -> Any:
         stylesheets = self.stylesheets
         if first_page is not None:
             stylesheets = [*stylesheets, self._weasyprint.CSS(
                 string=f"@page :first {{ counter-reset: page {int(first_page)}; }}", font_config=self.font_config)]
-        if spaced.adjusted:
+        if spaced.lines_adjusted:
             stylesheets = [*stylesheets, self._weasyprint.CSS(string=f":root {{ {spaced.css()} }}",
                                                               font_config=self.font_config)]
         return html.render(stylesheets=stylesheets, font_config=self.font_config)
 
     def _layout(self, job: NoticeJob, layout: dict[str, Any] | None = None, first_page: int | None = None,
                 spaced: Spacing = NOMINAL) -> Any:
-        return self._render(self._parse(job, layout), first_page, spaced)
+        return self._render(self._parse(job, layout, spaced.charts), first_page, spaced)
 
     def fitted(self, job: NoticeJob) -> tuple[Any, Measure]:
         """The notice laid out (版记 as a footnote after the signature) and what was measured on it.
 
         With GB/T 9704's 22 lines of 28 characters, unless that leaves a page before the
         signature page two or more lines short: then laid out again with the line pitch and the
-        characters a line adjusted within bounds (GB/T 9704 7.3.5.3, see `spacing`), taking the
-        first layout that leaves no page short, or else the one that leaves the least.
+        characters a line adjusted within bounds (GB/T 9704 7.3.5.3, see `spacing`), and when
+        none of those fills it, with the charts' heights scaled within bounds, taking the first
+        layout that leaves no page short, or else the one that leaves the least.
         """
         html = self._parse(job)
         doc = self._render(html)
@@ -280,8 +284,9 @@ class NoticeRenderer:
         if first.ok:
             return doc, first
         best_doc = doc
-        for spaced in spacing.candidates(first):
-            doc = self._render(html, spaced=spaced)
+        for spaced in [*spacing.candidates(first), *spacing.chart_candidates(first)]:
+            parsed = self._parse(job, chart_scale=spaced.charts) if spaced.charts_scaled else html
+            doc = self._render(parsed, spaced=spaced)
             found = self._measure(doc, spaced)
             if found.ok:
                 _LOGGER.debug("notice %s: page %d ended %.1f lines short; laid out with %s", job.number,
@@ -410,9 +415,12 @@ def _warn_without_harfbuzz_subset() -> None:
 
 def _xmp_finisher(job: NoticeJob, spaced: Spacing = NOMINAL) -> Callable[[Any, Any], None]:
     """Adds an uncompressed XMP packet naming the notice, so a damaged file still says what it was,
-    and, when its spacing was adjusted (GB/T 9704 7.3.5.3), the line pitch and characters a line."""
+    and, when its spacing was adjusted (GB/T 9704 7.3.5.3), the line pitch and characters a line,
+    and when its charts were scaled, their heights' share of their nominal ones."""
     adjusted = (f"<tuoyou:linePitch>{spaced.line_pt:.2f}</tuoyou:linePitch>"
-                f"<tuoyou:charsPerLine>{spaced.chars}</tuoyou:charsPerLine>") if spaced.adjusted else ""
+                f"<tuoyou:charsPerLine>{spaced.chars}</tuoyou:charsPerLine>") if spaced.lines_adjusted else ""
+    if spaced.charts_scaled:
+        adjusted += f"<tuoyou:chartScale>{spaced.charts:.2f}</tuoyou:chartScale>"
 
     def finish(_document: Any, pdf: Any) -> None:
         from xml.sax.saxutils import escape

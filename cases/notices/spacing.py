@@ -14,6 +14,13 @@ the first that satisfies the rule is taken. The bound: line pitch within ±10 % 
 24 to 20 lines a page, the title's blank lines and the tables' lines following), 27 to 29
 characters a line, at most `MAX_TRIES` more layouts. The decision depends on the content only, so
 a notice rendered again is laid out alike.
+
+A page that is mostly charts (the 督查通报's) has few lines for the spacing to spread: when no
+spacing within the bound fills it, the charts' heights are scaled instead, with GB/T 9704's own
+spacing (a figure's size is free, within reason: its plot 80 % to 120 % of its nominal height,
+its labels' size and its width, the text area's, kept), from the scales `chart_candidates`
+proposes, at most `MAX_CHART_TRIES` more layouts, only for a notice with charts on or before the
+short page.
 """
 
 from __future__ import annotations
@@ -35,6 +42,10 @@ TRACKING = {27: 0.3, 28: -0.25, 29: -0.85}
 MIN_FIT, MAX_FIT = 0.90, 1.10
 #: More layouts tried, at most, when the first leaves a page short.
 MAX_TRIES = 4
+#: The bound of the charts' heights (a share of their nominal ones), and the more layouts tried, at
+#: most, with the charts scaled when no spacing fills the page.
+MIN_CHARTS, MAX_CHARTS = 0.80, 1.20
+MAX_CHART_TRIES = 4
 #: A page before the signature page ends with fewer empty lines than this (GB/T 9704 body lines).
 GAP_LINES = 2.0
 #: … except one followed by a page that opens with a chart (which does not split): it may end up to
@@ -50,14 +61,25 @@ UNIT_LINES = 5.0
 
 @dataclass(frozen=True)
 class Spacing:
-    """The body's line pitch (a share of 28.95 pt) and the characters a full line holds."""
+    """The body's line pitch (a share of 28.95 pt), the characters a full line holds, and the
+    charts' heights (a share of their nominal ones)."""
 
     fit: float = 1.0
     chars: int = CHARS
+    charts: float = 1.0
 
     @property
     def adjusted(self) -> bool:
         return self != NOMINAL
+
+    @property
+    def lines_adjusted(self) -> bool:
+        """Whether the line pitch or the characters a line differ from GB/T 9704's."""
+        return (self.fit, self.chars) != (NOMINAL.fit, NOMINAL.chars)
+
+    @property
+    def charts_scaled(self) -> bool:
+        return self.charts != NOMINAL.charts
 
     @property
     def line_pt(self) -> float:
@@ -72,14 +94,16 @@ class Spacing:
         return f"--line: {self.line_pt}pt; --fit: {self.fit:g}; --tracking: {self.tracking_pt:g}pt"
 
     def __str__(self) -> str:
-        return f"line pitch {self.line_pt:.2f} pt ({self.fit:.0%}), {self.chars} characters a line"
+        charts = f", charts {self.charts:.0%} high" if self.charts_scaled else ""
+        return f"line pitch {self.line_pt:.2f} pt ({self.fit:.0%}), {self.chars} characters a line{charts}"
 
 
 NOMINAL = Spacing()
 
 
 def within_bound(spacing: Spacing) -> bool:
-    return MIN_FIT <= spacing.fit <= MAX_FIT and spacing.chars in TRACKING
+    return (MIN_FIT <= spacing.fit <= MAX_FIT and spacing.chars in TRACKING
+            and MIN_CHARTS <= spacing.charts <= MAX_CHARTS)
 
 
 @dataclass(frozen=True)
@@ -98,6 +122,7 @@ class Measure:
     scalable: tuple[float, ...]  # every page: those of its lines that follow the spacing
     closing: float  # the closing block's height
     limit: float  # a page is short from this gap on
+    charts: tuple[float, ...] = ()  # every page: the height of its charts' drawings (what their scale scales)
 
     @property
     def short(self) -> int | None:
@@ -159,6 +184,16 @@ def _content_bottom(box: Any) -> float | None:
     return max(bottoms, default=None)
 
 
+def _charts(box: Any, inside: bool = False) -> float:
+    """The height (px) of the charts' drawings (images in a figure of class chart) under `box`."""
+    from weasyprint.formatting_structure import boxes
+
+    inside = inside or has_class(box, "chart")
+    if inside and isinstance(box, boxes.ReplacedBox):
+        return box.margin_height()
+    return sum(_charts(c, inside) for c in getattr(box, "children", ()))
+
+
 def _opens_with_chart(box: Any) -> bool:
     """Whether the first thing in the flow of a page is a figure (a chart)."""
     from weasyprint.formatting_structure import boxes
@@ -179,7 +214,7 @@ def measure(document: Any, spacing: Spacing, limit: float) -> Measure:
     """Measure a laid-out document (`weasyprint.Document`) laid out with `spacing`."""
     pages = [p._page_box for p in document.pages]
     signature = next((i for i in range(len(pages) - 1, -1, -1) if holds_class(pages[i], "closing")), None)
-    used, scalable, gaps = [], [], []
+    used, scalable, gaps, charts = [], [], [], []
     for i, page in enumerate(pages):
         top = page.content_box_y()
         bottom = _content_bottom(page)
@@ -187,6 +222,7 @@ def measure(document: Any, spacing: Spacing, limit: float) -> Measure:
         used.append(height)
         masthead = _find(page, "masthead") if i == 0 else None  # the 版头 keeps its size
         scalable.append((_scalable(page) - (_scalable(masthead) if masthead is not None else 0.0)) / LINE_PX)
+        charts.append(_charts(page) / LINE_PX)
         if signature is not None and i < signature:
             gaps.append(page.height / LINE_PX - height)
     exempt = tuple(_opens_with_chart(pages[i + 1]) and gaps[i] < HOLE_LINES for i in range(len(gaps)))
@@ -195,7 +231,7 @@ def measure(document: Any, spacing: Spacing, limit: float) -> Measure:
         box = _find(pages[signature], "closing")
         closing = box.margin_height() / LINE_PX if box is not None else 0.0
     return Measure(spacing=spacing, signature=signature, gaps=tuple(gaps), exempt=exempt, used=tuple(used),
-                   scalable=tuple(scalable), closing=closing, limit=limit)
+                   scalable=tuple(scalable), closing=closing, limit=limit, charts=tuple(charts))
 
 
 def _clamp(fit: float) -> float:
@@ -243,3 +279,35 @@ def candidates(first: Measure) -> list[Spacing]:
         if s.adjusted and s not in out:
             out.append(s)
     return out[:MAX_TRIES]
+
+
+def _clamp_charts(scale: float) -> float:
+    return round(min(max(scale, MIN_CHARTS), MAX_CHARTS), 2)
+
+
+#: Tried after the chart scales estimated from the first layout.
+_CHART_LADDER = (0.90, 1.10, MIN_CHARTS, MAX_CHARTS)
+
+
+def chart_candidates(first: Measure) -> list[Spacing]:
+    """The chart scales to try, with GB/T 9704's spacing, after a layout that leaves a page short.
+
+    None unless charts are drawn on the short page or before it. Estimated from the first layout:
+    the charts up to the short page grow by its gap less a line (what follows them moves down by
+    as much), then a little further; then a ladder: a little smaller (so that what missed the
+    short page comes back), a little larger, the smallest, the largest. At most `MAX_CHART_TRIES`,
+    all within the bound.
+    """
+    short = first.short
+    if short is None:
+        return []
+    drawn = sum(first.charts[: short + 1])
+    if drawn <= 0:
+        return []
+    grow = 1 + (first.gaps[short] - LOOSEN_AIM) / drawn
+    out: list[Spacing] = []
+    for scale in (grow, grow + 0.05, *_CHART_LADDER):
+        s = Spacing(charts=_clamp_charts(scale))
+        if s.adjusted and s not in out:
+            out.append(s)
+    return out[:MAX_CHART_TRIES]

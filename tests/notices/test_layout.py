@@ -13,15 +13,29 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from datetime import date, datetime
 from itertools import pairwise
 from pathlib import Path
 
 import pytest
+from sqlmodel import select
 
+from cases.config import load_district
+from cases.models import Case, Point, Township
 from cases.notices import job_for, notice_pdf, render_notice, verify_pdf
 from cases.notices.fonts import FontFace
 from cases.notices.render import district_fonts, renderer_for
-from tests.notices.conftest import BULLETIN, CASE_KINDS, KEY, SAMPLE_DISTRICTS, Samples, World
+from cases.notices.report import issue_bulletin
+from tests.notices.conftest import (
+    BULLETIN,
+    CASE_KINDS,
+    DISTRICTS_DIR,
+    KEY,
+    SAMPLE_DISTRICTS,
+    Samples,
+    World,
+    _sample_world,
+)
 from tests.notices.layoutcheck import (
     AREA_BOTTOM,
     AREA_W,
@@ -300,3 +314,105 @@ def test_both_districts_list_kaiti_fonts() -> None:
         fonts = load_district(DISTRICTS_DIR / f"{name}.toml").notices.fonts
         assert '"AR PL UKai CN"' in fonts.kaiti and fonts.kaiti.index("KaiTi") < fonts.kaiti.index("UKai")
         assert fonts.body.index("FangSong") < fonts.body.index("Noto Serif CJK SC")  # 仿宋 first, 宋体-style after
+
+
+#: The column charts of the 督查通报, in order (states, overdue cases by level, the three rates): their
+#: nominal height and what of it is not plot, in the charts' units (600 across the text area).
+COLUMN_CHARTS = ((200.0, 48.0), (150.0, 48.0), (180.0, 54.0))
+CHART_UNIT_MM = AREA_W / 600
+#: The bound of a scaled chart's height (a share of its nominal one).
+CHARTS_BOUND = (0.80, 1.20)
+#: Sample 督查通报 (seal time on 2026-11-25, UTC; more cases) whose page before the signature no spacing
+#: within its bound filled, and some it did or that needed none. The seal's fingerprint is printed (as wide
+#: as its letters and digits: it fits its line or wraps): of 200 seal times, 5 left page 3 of the 石景山
+#: sample short (all five here; 01:00 is the samples' own). More cases lengthen the tables and charts:
+#: 武清 with 37 left a page before a chart 110 mm short.
+BULLETINS = {
+    "shijingshan": [("01:00", 0), ("02:31", 0), ("06:29", 0), ("14:18", 0), ("17:34", 0), ("18:58", 0),
+                    ("01:00", 9)],
+    "wuqing": [("02:31", 0), ("01:00", 14), ("01:00", 22), ("01:00", 37)],
+}
+MORE_STATES = ("overdue", "rectifying", "filed", "closed", "overdue", "banned", "under_review", "converted")
+
+
+def _chart_scale(pdf: Path | bytes) -> float | None:
+    """The charts' height (a share of their nominal one) a notice says (XMP) it was laid out with."""
+    data = pdf if isinstance(pdf, bytes) else pdf.read_bytes()
+    found = re.search(rb"<tuoyou:chartScale>([0-9.]+)</tuoyou:chartScale>", data)
+    return float(found[1]) if found else None
+
+
+def _column_chart_scales(pages: list[Page]) -> list[float]:
+    """Each column chart's height as a share of its nominal one, read off its drawing: from its top
+    grid line (grey) down to its axis (black), both as wide as its plot."""
+    spans = []
+    for page in pages:
+        rules = sorted((r for r in page.rects if abs(r["top"] - r["bottom"]) < 0.1
+                        and abs(r["x1"] - r["x0"] - 558 * CHART_UNIT_MM) < 0.3), key=lambda r: r["top"])
+        above = None
+        for r in rules:
+            if r["stroke"] == (0, 0, 0):  # an axis: the grid lines since the last axis are its own
+                spans.append(r["top"] - above if above is not None else 0.0)
+                above = None
+            elif above is None:
+                above = r["top"]
+    return [(span / CHART_UNIT_MM + pad) / height for span, (height, pad) in zip(spans, COLUMN_CHARTS,
+                                                                                  strict=False)]
+
+
+def _more_cases(world: World, count: int) -> None:
+    """`count` more cases over the townships, in varied states (some overdue, escalated)."""
+    towns = world.session.exec(select(Township).order_by(Township.id)).all()
+    for i in range(count):
+        town, state = towns[(i * 5 + 1) % len(towns)], MORE_STATES[i % len(MORE_STATES)]
+        point = Point(name=f"{town.name}新苗托幼点{i}", township_id=town.id or 0, address=f"{town.name}幸福路{i}号",
+                      operator="李四", registered_on=date(2023, 1, 5))
+        world.session.add(point)
+        world.session.flush()
+        world.session.add(Case(point_id=point.id or 0, township_id=town.id or 0, state=state, round=1,
+                               deadline=date(2026, 11, 3 + i % 20) if state == "overdue" else date(2026, 12, 21),
+                               escalation_level=i % 4 if state == "overdue" else 0))
+    world.session.commit()
+
+
+@pytest.mark.parametrize("district", SAMPLE_DISTRICTS)
+def test_a_chart_heavy_bulletin_fills_the_page_before_the_signature(district: str, tmp_path: Path) -> None:
+    """A page of the 督查通报 that is mostly charts has few lines for the spacing to spread: where no
+    spacing within its bound fills it, the charts' heights are scaled, within 80 % to 120 % (GB/T 9704's
+    spacing kept), and the notice says so (XMP), as its drawn charts show. No page before the signature
+    ends short, with any seal (its printed fingerprint moves the text) or more cases; the same decision
+    on every rendering, and the scaled bulletin, issued, verifies as genuine."""
+    sample = load_district(DISTRICTS_DIR / f"{district}.toml")
+    renderer = renderer_for(sample)
+    faces = {r.alias: r.face for r in district_fonts(sample).roles if r.face is not None}
+    scaled = []
+    for i, (sealed_at, more) in enumerate(BULLETINS[district]):
+        (tmp_path / str(i)).mkdir()
+        world = _sample_world(tmp_path / str(i), sample)
+        try:
+            _more_cases(world, more)
+            notice = issue_bulletin(world.session, sample, "week", today=date(2026, 11, 25),
+                                    now=datetime.fromisoformat(f"2026-11-25T{sealed_at}:00+00:00"))
+            world.session.commit()
+            job = job_for(notice, key=KEY)
+            pdf = renderer.pdf(job)
+            pages = read_pages(_write(tmp_path / f"{i}.pdf", pdf))
+            case = (sealed_at, more, notice.data["seal"]["fingerprint"])
+            sig = _signature_page(pages, "2026年11月25日")
+            assert not _short_pages(pages, faces, sig), case
+            _assert_grid(pages, *_grid(pdf))
+            scale = _chart_scale(pdf)
+            if scale is not None:
+                assert CHARTS_BOUND[0] <= scale <= CHARTS_BOUND[1] and scale != 1.0, (case, scale)
+                scaled.append(case)
+            drawn = _column_chart_scales(pages)
+            assert len(drawn) >= 2, case  # cases by state, overdue by level (and the three rates)
+            assert drawn == pytest.approx([scale or 1.0] * len(drawn), abs=0.005), (case, scale)
+            if len(scaled) == 1 and scale is not None:  # issued: the same decision again, and genuine
+                path = render_notice(world.session, notice, sample, tmp_path / "issued", key=KEY)
+                assert path.read_bytes() == pdf, case
+                assert verify_pdf(world.session, path).genuine
+        finally:
+            world.session.close()
+            world.engine.dispose()
+    assert scaled, "no bulletin needed its charts scaled"

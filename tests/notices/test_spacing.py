@@ -8,12 +8,14 @@ from cases.notices.spacing import (
     BODY_PT,
     CHARS,
     LINE_PT,
+    MAX_CHART_TRIES,
     MAX_TRIES,
     NOMINAL,
     TRACKING,
     Measure,
     Spacing,
     candidates,
+    chart_candidates,
     within_bound,
 )
 
@@ -34,10 +36,10 @@ def test_nominal_is_gb_t_9704() -> None:
     assert Spacing(0.95).adjusted and Spacing(1.0, 27).adjusted
 
 
-def _measure(gaps: list[float], used: list[float], signature: int) -> Measure:
+def _measure(gaps: list[float], used: list[float], signature: int, charts: tuple[float, ...] = ()) -> Measure:
     return Measure(spacing=NOMINAL, signature=signature, gaps=tuple(gaps), exempt=(False,) * len(gaps),
                    used=tuple(used), scalable=tuple(u - 6 if i == 0 else u for i, u in enumerate(used)),
-                   closing=3.5, limit=1.7)
+                   closing=3.5, limit=1.7, charts=charts)
 
 
 @pytest.mark.parametrize(("gaps", "used"), [
@@ -63,3 +65,17 @@ def test_a_small_gap_loosens_a_large_one_tightens() -> None:
 
 def test_a_full_document_needs_nothing() -> None:
     assert candidates(_measure([0.3, 1.2], [21.7, 20.8, 7.0], 2)) == []
+
+
+def test_charts_scale_within_their_bound_only_where_drawn() -> None:
+    """Charts on or before the short page grow first (what follows them moves down to fill it), then
+    a ladder both ways; all within 80 % to 120 %, GB/T 9704's spacing kept. None without charts there."""
+    first = _measure([1.1, 0.0, 2.7], [21.0, 22.0, 19.3, 16.0], 3, charts=(0.0, 5.1, 6.9, 0.0))
+    scaled = chart_candidates(first)
+    assert 0 < len(scaled) <= MAX_CHART_TRIES and len(set(scaled)) == len(scaled)
+    assert all(within_bound(s) and s.charts_scaled and not s.lines_adjusted for s in scaled)
+    assert scaled[0].charts == pytest.approx(1 + (2.7 - 1.0) / 12.0, abs=0.01)
+    assert {s.charts for s in scaled} >= {0.9}  # and one that takes back what missed the page
+    assert chart_candidates(_measure([1.1, 0.0, 2.7], [21.0, 22.0, 19.3, 16.0], 3, charts=(0.0,) * 3 + (6.0,))) == []
+    assert chart_candidates(_measure([0.3, 1.2], [21.7, 20.8, 7.0], 2, charts=(5.0, 5.0, 0.0))) == []
+    assert not within_bound(Spacing(charts=0.75)) and not within_bound(Spacing(charts=1.25))
