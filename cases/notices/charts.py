@@ -17,16 +17,26 @@ WIDTH = 600.0
 PALETTE = ("#c00000", "#e46c0a", "#f2b134", "#4f81bd", "#2e7d32", "#7f7f7f", "#8064a2", "#4bacc6", "#9bbb59")
 
 
-def nice_max(value: float, ticks: int = 4) -> tuple[float, float]:
-    """A round axis maximum ≥ `value` and its tick step (1, 2, 2.5 or 5 × 10ⁿ)."""
+def nice_max(value: float, ticks: int = 4, *, whole: bool = False) -> tuple[float, float]:
+    """A round axis maximum ≥ `value` and its tick step (1, 2, 2.5 or 5 × 10ⁿ).
+
+    `whole`: the values are counts, so every tick is a whole number (a chart of 1 case has the ticks
+    0 and 1, not 0.25 … 1).
+    """
     if value <= 0:
         return float(ticks), 1.0
+    if whole and value <= ticks:
+        return float(math.ceil(value)), 1.0
     raw = value / ticks
     mag = 10 ** math.floor(math.log10(raw))
     step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
     if step >= 1:
         step = float(math.ceil(step))
     return step * ticks, step
+
+
+def _counts(values: Sequence[float]) -> bool:
+    return all(float(v).is_integer() for v in values)
 
 
 def _fmt(v: float) -> str:
@@ -38,7 +48,7 @@ def column_chart(labels: Sequence[str], values: Sequence[float], *, height: floa
     """Vertical bars, one per label, with the value above each bar and a light grid."""
     left, right, top, bottom = 34.0, 8.0, 14.0, 34.0
     plot_w, plot_h = WIDTH - left - right, height - top - bottom
-    vmax, step = nice_max(max(values, default=0))
+    vmax, step = nice_max(max(values, default=0), whole=_counts(values))
     n = max(len(values), 1)
     slot = plot_w / n
     bar_w = min(slot * 0.62, 46.0)
@@ -64,7 +74,7 @@ def stacked_bar_chart(labels: Sequence[str], series: Sequence[tuple[str, Sequenc
     left, right, top = 92.0, 40.0, 22.0
     plot_w = WIDTH - left - right
     totals = [sum(vals[i] for _name, vals in series) for i in range(len(labels))]
-    vmax, step = nice_max(max(totals, default=0))
+    vmax, step = nice_max(max(totals, default=0), whole=_counts(totals))
     palette = colors or PALETTE
     rows = []
     for i, label in enumerate(labels):

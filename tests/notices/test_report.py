@@ -117,6 +117,18 @@ def test_chart_geometry() -> None:
     assert [len(r["segs"]) for r in s["rows"]] == [2, 1]
 
 
+@pytest.mark.parametrize("counts", [[1, 0, 0], [0, 2], [3, 1], [9, 4], [0, 0]])
+def test_count_charts_tick_whole_numbers(counts: list[int]) -> None:
+    """A chart of cases counts in whole cases: 1 overdue case is not drawn against ticks of 0.2, 0.5, 0.8."""
+    for chart in (column_chart([str(i) for i in range(len(counts))], counts),
+                  stacked_bar_chart([str(i) for i in range(len(counts))], [("件", counts)])):
+        labels = [g["label"] for g in chart["grid"]]
+        assert labels[0] == "0" and all(label.isdigit() for label in labels), labels
+        assert int(labels[-1]) >= max(counts) and len(labels) <= 5, labels
+    rates = nice_max(1)  # a rate (percent) may tick in fractions
+    assert rates[1] < 1
+
+
 def test_bulletin_shows_the_three_rates(db: Session, wuqing: District, tmp_path: Path) -> None:
     from cases.indicators import import_stats
     from cases.models import TownshipStat, User
