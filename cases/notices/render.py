@@ -275,7 +275,7 @@ class NoticeRenderer:
         With GB/T 9704's 22 lines of 28 characters, unless that leaves a page before the
         signature page two or more lines short: then laid out again with the line pitch and the
         characters a line adjusted within bounds (GB/T 9704 7.3.5.3, see `spacing`), and when
-        none of those fills it, with the charts' heights scaled within bounds, taking the first
+        none of those fills it, with the charts' heights scaled within bounds, then both, taking the first
         layout that leaves no page short, or else the one that leaves the least.
         """
         html = self._parse(job)
@@ -284,7 +284,8 @@ class NoticeRenderer:
         if first.ok:
             return doc, first
         best_doc = doc
-        for spaced in [*spacing.candidates(first), *spacing.chart_candidates(first)]:
+        tries = [*spacing.candidates(first), *spacing.chart_candidates(first), *spacing.combined_candidates(first)]
+        for spaced in tries:
             parsed = self._parse(job, chart_scale=spaced.charts) if spaced.charts_scaled else html
             doc = self._render(parsed, spaced=spaced)
             found = self._measure(doc, spaced)

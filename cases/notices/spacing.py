@@ -20,7 +20,9 @@ spacing within the bound fills it, the charts' heights are scaled instead, with 
 spacing (a figure's size is free, within reason: its plot 80 % to 120 % of its nominal height,
 its labels' size and its width, the text area's, kept), from the scales `chart_candidates`
 proposes, at most `MAX_CHART_TRIES` more layouts, only for a notice with charts on or before the
-short page.
+short page. When neither alone fills it (a page of text whose next heading and lines just miss it,
+after a page of charts), the two are combined (`combined_candidates`): each spacing tried with each
+step of the chart ladder, at most `MAX_COMBINED_TRIES` more layouts, still within both bounds.
 """
 
 from __future__ import annotations
@@ -46,6 +48,8 @@ MAX_TRIES = 4
 #: most, with the charts scaled when no spacing fills the page.
 MIN_CHARTS, MAX_CHARTS = 0.80, 1.20
 MAX_CHART_TRIES = 4
+#: The more layouts tried, at most, with spacing and chart scale combined, when neither alone fills.
+MAX_COMBINED_TRIES = 16
 #: A page before the signature page ends with fewer empty lines than this (GB/T 9704 body lines).
 GAP_LINES = 2.0
 #: … except one followed by a page that opens with a chart (which does not split): it may end up to
@@ -311,3 +315,12 @@ def chart_candidates(first: Measure) -> list[Spacing]:
         if s.adjusted and s not in out:
             out.append(s)
     return out[:MAX_CHART_TRIES]
+
+
+def combined_candidates(first: Measure) -> list[Spacing]:
+    """Each spacing of `candidates` with each step of the chart ladder, for a notice whose charts are
+    on or before the short page and that neither alone filled; at most `MAX_COMBINED_TRIES`."""
+    if not chart_candidates(first):
+        return []
+    out = [Spacing(fit=s.fit, chars=s.chars, charts=scale) for s in candidates(first) for scale in _CHART_LADDER]
+    return out[:MAX_COMBINED_TRIES]
