@@ -9,6 +9,7 @@ from cases.notices.spacing import (
     CHARS,
     LINE_PT,
     MAX_CHART_TRIES,
+    MAX_COMBINED_TRIES,
     MAX_TRIES,
     NOMINAL,
     TRACKING,
@@ -16,6 +17,7 @@ from cases.notices.spacing import (
     Spacing,
     candidates,
     chart_candidates,
+    combined_candidates,
     within_bound,
 )
 
@@ -79,3 +81,17 @@ def test_charts_scale_within_their_bound_only_where_drawn() -> None:
     assert chart_candidates(_measure([1.1, 0.0, 2.7], [21.0, 22.0, 19.3, 16.0], 3, charts=(0.0,) * 3 + (6.0,))) == []
     assert chart_candidates(_measure([0.3, 1.2], [21.7, 20.8, 7.0], 2, charts=(5.0, 5.0, 0.0))) == []
     assert not within_bound(Spacing(charts=0.75)) and not within_bound(Spacing(charts=1.25))
+
+
+def test_spacing_and_charts_combined_only_where_charts_are_drawn() -> None:
+    """When neither alone fills the page, each spacing is tried with each step of the chart ladder:
+    both adjusted, both within their bounds, none tried twice, at most `MAX_COMBINED_TRIES`. None
+    without charts on or before the short page, none for a document that needs nothing."""
+    first = _measure([1.1, 0.0, 2.7], [21.0, 22.0, 19.3, 16.0], 3, charts=(0.0, 5.1, 6.9, 0.0))
+    both = combined_candidates(first)
+    assert 0 < len(both) <= MAX_COMBINED_TRIES and len(set(both)) == len(both)
+    assert all(within_bound(s) and s.charts_scaled and s.lines_adjusted for s in both)
+    assert {(s.fit, s.chars) for s in both} <= {(s.fit, s.chars) for s in candidates(first)}
+    assert not set(both) & {*candidates(first), *chart_candidates(first)}
+    assert combined_candidates(_measure([1.1, 0.0, 2.7], [21.0, 22.0, 19.3, 16.0], 3, charts=(0.0,) * 3 + (6.0,))) == []
+    assert combined_candidates(_measure([0.3, 1.2], [21.7, 20.8, 7.0], 2, charts=(5.0, 5.0, 0.0))) == []
