@@ -119,7 +119,7 @@ def test_chart_geometry() -> None:
 
 @pytest.mark.parametrize("counts", [[1, 0, 0], [0, 2], [3, 1], [9, 4], [0, 0]])
 def test_count_charts_tick_whole_numbers(counts: list[int]) -> None:
-    """A chart of cases counts in whole cases: 1 overdue case is not drawn against ticks of 0.2, 0.5, 0.8."""
+    """A chart of cases counts in whole cases: 1 overdue case is not drawn against ticks of 0.25, 0.5, 0.75."""
     for chart in (column_chart([str(i) for i in range(len(counts))], counts),
                   stacked_bar_chart([str(i) for i in range(len(counts))], [("件", counts)])):
         labels = [g["label"] for g in chart["grid"]]
